@@ -1,0 +1,111 @@
+"""`vpn-wizard`: argument parsing, and the choice between the TUI, plain prompts and sub-commands.
+
+Sub-commands import what they need lazily, so `vpn-wizard plan` never pays
+for Textual and `wizard` stays importable on a box without a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+EXIT_FAILED = 1
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--import", dest="import_path", metavar="FILE",
+                        help="the AWS configuration file (strongSwan, Generic or XML format)")
+    parser.add_argument("--answers", metavar="FILE",
+                        help="a TOML file of answers (see docs/answers.md)")
+    parser.add_argument("--root", default="/", metavar="DIR",
+                        help="treat DIR as the target's / (for tests and inspection)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vpn-wizard",
+        description="Connect this box to an AWS VPC over IPsec, following AWS's strongSwan "
+        "document step by step, with a preview before anything changes.",
+    )
+    _add_inputs(parser)
+    parser.add_argument("--dry-run", action="store_true",
+                        help="walk every step without root and without changing the system")
+    parser.add_argument("--plain", action="store_true",
+                        help="ask the questions one by one instead of the full-screen wizard")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plan = sub.add_parser("plan", help="print every file and command the wizard would apply")
+    _add_inputs(plan)
+    plan.add_argument("--show-secrets", action="store_true",
+                      help="show pre-shared keys instead of ********")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.add_argument("--save-answers", metavar="FILE",
+                      help="write the resolved answers to FILE (mode 0600) for replay")
+    plan.add_argument("--include-secrets", action="store_true",
+                      help="with --save-answers: include the pre-shared keys")
+
+    apply = sub.add_parser("apply", help="apply the plan non-interactively, with rollback")
+    _add_inputs(apply)
+    apply.add_argument("--dry-run", action="store_true",
+                       help="record what would run instead of running it")
+    apply.add_argument("--no-confirm", action="store_true",
+                       help="keep the changes without waiting for a confirmation")
+    apply.add_argument("--confirm-timeout", type=int, default=120, metavar="SECONDS",
+                       help="roll back unless confirmed within SECONDS (default 120)")
+
+    confirm = sub.add_parser("confirm", help="keep the changes of the pending apply")
+    confirm.add_argument("--root", default="/", metavar="DIR")
+
+    rollback = sub.add_parser("rollback", help="undo an unfinished or unconfirmed apply")
+    rollback.add_argument("--root", default="/", metavar="DIR")
+
+    uninstall = sub.add_parser("uninstall", help="remove everything the wizard added")
+    _add_inputs(uninstall)
+    uninstall.add_argument("--dry-run", action="store_true")
+
+    status = sub.add_parser("status", help="live status of both tunnels and the heartbeat")
+    _add_inputs(status)
+    status.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    status.add_argument("--json", action="store_true", help="with --once: JSON output")
+
+    heartbeat = sub.add_parser("heartbeat", help="ping the AWS inside addresses forever")
+    heartbeat.add_argument("targets", nargs="+", metavar="ADDRESS")
+    heartbeat.add_argument("--interval", type=float, default=5.0, metavar="SECONDS")
+    heartbeat.add_argument("--state-file", default="/run/vpn-wizard/heartbeat.json",
+                           metavar="FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command
+    if command == "plan":
+        from wizard.commands.plan import run_plan
+
+        return run_plan(args)
+    if command in ("apply", "confirm", "rollback", "uninstall"):
+        from wizard.commands import apply as apply_commands
+
+        return int(getattr(apply_commands, f"run_{command}")(args))
+    if command == "status":
+        from wizard.commands.status import run_status
+
+        return run_status(args)
+    if command == "heartbeat":
+        from wizard.commands.heartbeat import run_heartbeat
+
+        return run_heartbeat(args)
+    if args.plain:
+        from wizard.commands.plain import run_plain
+
+        return run_plain(args)
+    from screens.app import run_app
+
+    return run_app(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""From the operator's files to a validated `Setup`: the front door every command shares.
+
+`plan`, `apply`, the TUI and the plain prompts all start here, so an answers
+file means the same thing to each of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wizard import answers as answers_mod
+from wizard import aws
+from wizard.model import Problem, Setup, validate
+from wizard.render.ipsec import IPSEC_CONF, existing_marks
+from wizard.system.paths import Root
+
+
+class InputError(Exception):
+    """The inputs cannot produce a setup at all; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A setup with where its values came from and what is wrong with it."""
+
+    setup: Setup
+    sources: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    imported_format: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def marks_on(root: Root) -> dict[str, int]:
+    """Marks used by conns already in the target's ipsec.conf (outside the wizard's blocks)."""
+    text = root.read(IPSEC_CONF)
+    return existing_marks(text) if text else {}
+
+
+def load(
+    import_path: str | Path | None = None,
+    answers_path: str | Path | None = None,
+    root: Root | None = None,
+) -> Loaded:
+    """Read the AWS file and/or answers file, resolve defaults, validate against the target.
+
+    Raises:
+        InputError: when a file is unreadable or malformed (the message names it).
+    """
+    root = root or Root("/")
+    try:
+        answers = answers_mod.load_answers(answers_path) if answers_path else None
+        if import_path is None and answers is not None and answers.import_path:
+            base = Path(answers_path).parent if answers_path else Path(".")
+            import_path = base / answers.import_path
+        imported = aws.load(import_path) if import_path else None
+        resolved = answers_mod.resolve(answers, imported)
+    except (aws.AwsFileError, answers_mod.AnswersError) as exc:
+        raise InputError(str(exc)) from None
+    except OSError as exc:
+        raise InputError(f"{exc.filename}: {exc.strerror}") from None
+    problems = validate(resolved.setup, marks_on(root))
+    return Loaded(
+        resolved.setup,
+        dict(resolved.sources),
+        problems,
+        imported.format if imported else None,
+        imported.notes if imported else (),
+    )

@@ -1,0 +1,400 @@
+"""The operator's VPN, as typed values: what AWS gave them and what they chose.
+
+`Connection` holds AWS's facts (two tunnels, their addresses and keys, the
+proposals AWS configured); `Choices` holds what only the operator can know (the
+physical interface, the VPC CIDRs, manual or updown mode...). Together they are
+a `Setup`, the single input to the plan. Everything here is a frozen dataclass:
+screens and answer files make new values with `dataclasses.replace`, so a plan
+can never see a half-edited model.
+
+Validation returns `Problem`s instead of raising, because a form wants every
+message at once, each under its own field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
+
+from wizard import crypto
+from wizard.secret import Secret
+
+Mode = Literal["manual", "updown"]
+Persistence = Literal["none", "seed"]
+Backend = Literal["stroke"]
+DpdAction = Literal["restart", "clear", "hold", "none"]
+
+MODES: tuple[Mode, ...] = ("manual", "updown")
+PERSISTENCE: tuple[Persistence, ...] = ("seed", "none")
+BACKENDS: tuple[Backend, ...] = ("stroke",)
+DPD_ACTIONS: tuple[DpdAction, ...] = ("restart", "clear", "hold", "none")
+
+LINK_LOCAL = IPv4Network("169.254.0.0/16")
+#: /30s AWS refuses as tunnel inside CIDRs.
+RESERVED_INSIDE = (
+    *(IPv4Network(f"169.254.{i}.0/30") for i in range(6)),
+    IPv4Network("169.254.169.252/30"),
+)
+PSK_PATTERN = re.compile(r"[A-Za-z0-9._]{8,64}")
+IFNAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,15}")
+#: The seed's VTI MTU: 1500 less the worst-case ESP/IKE overhead AWS documents.
+DEFAULT_MTU = 1419
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the model, located for the screen that shows it.
+
+    Attributes:
+        where: a dotted field path such as "tunnels[1].psk" or "choices.vpc_cidrs".
+        message: what is wrong, in the operator's words.
+        severity: "error" blocks the plan; "warning" is shown but allowed.
+    """
+
+    where: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Crypto:
+    """Phase 1 and phase 2 settings of one tunnel, in strongSwan's vocabulary.
+
+    Defaults are the seed's: IKEv1, aes128-sha1-modp1024 both phases, 8 h / 1 h,
+    DPD every 10 s with a 30 s timeout and restart.
+    """
+
+    ike_version: int = 1
+    ike: str = "aes128-sha1-modp1024"
+    esp: str = "aes128-sha1-modp1024"
+    ike_lifetime: int = 28800
+    """Phase 1 lifetime in seconds (rendered as `ikelifetime=8h`)."""
+    esp_lifetime: int = 3600
+    """Phase 2 lifetime in seconds (rendered as `lifetime=1h`)."""
+    dpd_delay: int = 10
+    dpd_timeout: int = 30
+    dpd_action: DpdAction = "restart"
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    """One of the two IPsec tunnels AWS provides.
+
+    Attributes:
+        name: the conn and VTI name, "Tunnel1"/"Tunnel2" as the seed uses.
+        customer_outside_ip: this box's public address (the seed's `leftid`).
+        aws_outside_ip: the virtual private gateway's address (`right`).
+        customer_inside_cidr: this end of the /30 inside the tunnel, e.g. 169.254.23.6/30.
+        aws_inside_cidr: AWS's end of the same /30, e.g. 169.254.23.5/30.
+        psk: the pre-shared key.
+        mark: the strongSwan `mark`, the VTI `key` and the iptables `--set-xmark`;
+            the seed insists these three agree, so the model holds it once.
+    """
+
+    name: str
+    customer_outside_ip: IPv4Address
+    aws_outside_ip: IPv4Address
+    customer_inside_cidr: IPv4Interface
+    aws_inside_cidr: IPv4Interface
+    psk: Secret
+    mark: int
+    crypto: Crypto = field(default_factory=Crypto)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What AWS's configuration document describes: one VPN connection, two tunnels."""
+
+    tunnels: tuple[Tunnel, ...]
+    vpn_connection_id: str = ""
+    vpn_gateway_id: str = ""
+    customer_gateway_id: str = ""
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What only the operator can decide; the questions the wizard asks."""
+
+    enable_forwarding: bool = True
+    """Seed #1 steps 1-2; needed whenever hosts other than this box use the tunnels."""
+    mode: Mode = "manual"
+    """"manual": the seed's steps #2-#5 run now; "updown": strongSwan's updown script
+    builds the VTI, routes and rules each time a tunnel comes up (automatic failover)."""
+    physical_interface: str = "eth0"
+    """The WAN interface the tunnels ride on (the seed's <PHYSICAL INTERFACE>)."""
+    local_ip: IPv4Address | None = None
+    """This box's private address when it sits behind NAT (the seed's <LOCAL IP>);
+    None means the customer outside address is on this box."""
+    lan_interfaces: tuple[str, ...] = ()
+    """Interfaces whose hosts reach the VPC through this gateway, other than the WAN one."""
+    vpc_cidrs: tuple[IPv4Network, ...] = ()
+    """The VPC's CIDRs (the seed's <VPC CIDR>); each gets a route over the tunnels."""
+    mtu: int = DEFAULT_MTU
+    persistence: Persistence = "seed"
+    """"seed": the document's /etc/network/interfaces + rc.local layout; "none": runtime only."""
+    heartbeat: bool = True
+    heartbeat_interval: int = 5
+    backend: Backend = "stroke"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything the plan is built from."""
+
+    connection: Connection
+    choices: Choices = field(default_factory=Choices)
+
+    @property
+    def tunnels(self) -> tuple[Tunnel, ...]:
+        return self.connection.tunnels
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every secret the plan may write, so previews can mask them wherever they appear."""
+        return tuple(t.psk for t in self.tunnels)
+
+    def local_address(self, tunnel: Tunnel) -> IPv4Address:
+        """The seed's <LOCAL IP>: the private address behind NAT, else the public one."""
+        return self.choices.local_ip or tunnel.customer_outside_ip
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_psk(value: str) -> str | None:
+    """AWS's PSK rule; returns the reason it is refused, or None."""
+    if not PSK_PATTERN.fullmatch(value):
+        if not 8 <= len(value) <= 64:
+            return f"must be 8-64 characters long (it has {len(value)})"
+        bad = sorted({c for c in value if not re.fullmatch(r"[A-Za-z0-9._]", c)})
+        return "may contain only letters, digits, '.' and '_' (found " + " ".join(
+            repr(c) for c in bad
+        ) + ")"
+    if value.startswith("0"):
+        return "must not start with 0"
+    return None
+
+
+def validate_inside_cidr(value: IPv4Interface) -> str | None:
+    """AWS's inside-CIDR rule: a /30 in 169.254.0.0/16, not a reserved block."""
+    net = value.network
+    if net.prefixlen != 30:
+        return f"must be a /30 (got /{net.prefixlen})"
+    if not net.subnet_of(LINK_LOCAL):
+        return "must be inside 169.254.0.0/16"
+    if net in RESERVED_INSIDE:
+        return f"{net} is reserved by AWS"
+    if value.ip in (net.network_address, net.broadcast_address):
+        return f"{value.ip} is the network or broadcast address of {net}"
+    return None
+
+
+def validate_tunnel(tunnel: Tunnel, index: int) -> list[Problem]:
+    """Every rule AWS applies to one tunnel's parameters."""
+    at = f"tunnels[{index}]"
+    problems: list[Problem] = []
+
+    def add(fieldname: str, message: str | None, severity: str = "error") -> None:
+        if message:
+            problems.append(Problem(f"{at}.{fieldname}", message, severity))  # type: ignore[arg-type]
+
+    if not IFNAME_PATTERN.fullmatch(tunnel.name):
+        add("name", "must be 1-15 letters, digits, '.', '_' or '-' (a Linux interface name)")
+    add("psk", validate_psk(tunnel.psk.reveal()))
+    for name in ("customer_inside_cidr", "aws_inside_cidr"):
+        add(name, validate_inside_cidr(getattr(tunnel, name)))
+    if tunnel.customer_inside_cidr.network != tunnel.aws_inside_cidr.network:
+        add("aws_inside_cidr", f"must be in the same /30 as {tunnel.customer_inside_cidr}")
+    elif tunnel.customer_inside_cidr.ip == tunnel.aws_inside_cidr.ip:
+        add("aws_inside_cidr", "must differ from the customer inside address")
+    if tunnel.customer_outside_ip == tunnel.aws_outside_ip:
+        add("aws_outside_ip", "must differ from the customer outside address")
+    if not 1 <= tunnel.mark <= 0xFFFFFFFF:
+        add("mark", "must be between 1 and 4294967295")
+    problems.extend(validate_crypto(tunnel.crypto, f"{at}.crypto"))
+    return problems
+
+
+def validate_crypto(c: Crypto, at: str) -> list[Problem]:
+    """AWS's phase 1/phase 2 lists and lifetime ranges."""
+    problems: list[Problem] = []
+    if c.ike_version not in (1, 2):
+        problems.append(Problem(f"{at}.ike_version", "must be 1 or 2"))
+    for name, phase in (("ike", 1), ("esp", 2)):
+        value = getattr(c, name)
+        try:
+            crypto.parse_proposal(value, phase=phase)
+        except crypto.ProposalError as exc:
+            problems.append(Problem(f"{at}.{name}", str(exc)))
+        else:
+            for reason in crypto.weaknesses(value):
+                problems.append(Problem(f"{at}.{name}", reason, "warning"))
+    lo, hi = crypto.PHASE1_LIFETIME
+    if not lo <= c.ike_lifetime <= hi:
+        problems.append(Problem(f"{at}.ike_lifetime", f"must be {lo}-{hi} seconds"))
+    lo, hi = crypto.PHASE2_LIFETIME
+    if not lo <= c.esp_lifetime <= hi:
+        problems.append(Problem(f"{at}.esp_lifetime", f"must be {lo}-{hi} seconds"))
+    elif c.esp_lifetime >= c.ike_lifetime:
+        problems.append(
+            Problem(f"{at}.esp_lifetime", "phase 2 lifetime must be shorter than phase 1")
+        )
+    if c.dpd_delay < 1:
+        problems.append(Problem(f"{at}.dpd_delay", "must be at least 1 second"))
+    if c.dpd_timeout < crypto.DPD_TIMEOUT_MIN:
+        problems.append(
+            Problem(f"{at}.dpd_timeout", f"AWS needs at least {crypto.DPD_TIMEOUT_MIN} seconds")
+        )
+    elif c.dpd_timeout <= c.dpd_delay:
+        problems.append(Problem(f"{at}.dpd_timeout", "must be longer than the DPD delay"))
+    if c.dpd_action not in DPD_ACTIONS:
+        problems.append(Problem(f"{at}.dpd_action", f"must be one of {', '.join(DPD_ACTIONS)}"))
+    return problems
+
+
+def validate_choices(choices: Choices) -> list[Problem]:
+    """The operator's answers, checked on their own."""
+    problems: list[Problem] = []
+    at = "choices"
+    if choices.mode not in MODES:
+        problems.append(Problem(f"{at}.mode", f"must be one of {', '.join(MODES)}"))
+    if choices.persistence not in PERSISTENCE:
+        problems.append(
+            Problem(f"{at}.persistence", f"must be one of {', '.join(PERSISTENCE)}")
+        )
+    if choices.backend not in BACKENDS:
+        problems.append(Problem(f"{at}.backend", f"must be one of {', '.join(BACKENDS)}"))
+    if not IFNAME_PATTERN.fullmatch(choices.physical_interface):
+        problems.append(
+            Problem(f"{at}.physical_interface", "must be a Linux interface name (1-15 chars)")
+        )
+    for i, name in enumerate(choices.lan_interfaces):
+        if not IFNAME_PATTERN.fullmatch(name):
+            problems.append(
+                Problem(f"{at}.lan_interfaces[{i}]", f"{name!r} is not an interface name")
+            )
+    if len(set(choices.lan_interfaces)) != len(choices.lan_interfaces):
+        problems.append(Problem(f"{at}.lan_interfaces", "lists an interface twice"))
+    for i, net in enumerate(choices.vpc_cidrs):
+        if net.subnet_of(LINK_LOCAL):
+            problems.append(
+                Problem(f"{at}.vpc_cidrs[{i}]", f"{net} is link-local; a VPC cannot use it")
+            )
+        if net.prefixlen == 0:
+            problems.append(
+                Problem(f"{at}.vpc_cidrs[{i}]", "0.0.0.0/0 would send all traffic to the VPC")
+            )
+    for i, a in enumerate(choices.vpc_cidrs):
+        for b in choices.vpc_cidrs[i + 1 :]:
+            if a.overlaps(b):
+                problems.append(Problem(f"{at}.vpc_cidrs", f"{a} overlaps {b}"))
+    if choices.mode == "updown" and not choices.vpc_cidrs:
+        problems.append(
+            Problem(f"{at}.vpc_cidrs", "updown mode needs at least one VPC CIDR to route")
+        )
+    if not 576 <= choices.mtu <= 9001:
+        problems.append(Problem(f"{at}.mtu", "must be between 576 and 9001"))
+    if not 1 <= choices.heartbeat_interval <= 3600:
+        problems.append(Problem(f"{at}.heartbeat_interval", "must be 1-3600 seconds"))
+    return problems
+
+
+def validate(setup: Setup, existing_marks: Mapping[str, int] | None = None) -> list[Problem]:
+    """All problems of a setup.
+
+    Args:
+        setup: the model.
+        existing_marks: `conn` name -> mark already configured on the box (read
+            from its ipsec.conf, outside the wizard's own blocks). A tunnel may
+            reuse a mark only under its own name (a re-run of the wizard).
+    """
+    problems: list[Problem] = []
+    tunnels = setup.tunnels
+    if len(tunnels) != 2:
+        problems.append(
+            Problem("tunnels", f"AWS provides two tunnels; this setup has {len(tunnels)}")
+        )
+    for i, tunnel in enumerate(tunnels):
+        problems.extend(validate_tunnel(tunnel, i))
+    problems.extend(validate_choices(setup.choices))
+    for i, a in enumerate(tunnels):
+        for j in range(i + 1, len(tunnels)):
+            b = tunnels[j]
+            if a.name == b.name:
+                problems.append(Problem(f"tunnels[{j}].name", f"both tunnels are named {a.name}"))
+            if a.mark == b.mark:
+                problems.append(
+                    Problem(f"tunnels[{j}].mark", f"mark {b.mark} is already used by {a.name}")
+                )
+            if a.customer_inside_cidr.network == b.customer_inside_cidr.network:
+                problems.append(
+                    Problem(
+                        f"tunnels[{j}].customer_inside_cidr",
+                        f"{b.customer_inside_cidr.network} is already used by {a.name}",
+                    )
+                )
+            if a.aws_outside_ip == b.aws_outside_ip:
+                problems.append(
+                    Problem(f"tunnels[{j}].aws_outside_ip", f"same AWS endpoint as {a.name}")
+                )
+    for i, tunnel in enumerate(tunnels):
+        for conn, mark in (existing_marks or {}).items():
+            if mark == tunnel.mark and conn != tunnel.name:
+                problems.append(
+                    Problem(
+                        f"tunnels[{i}].mark",
+                        f"mark {tunnel.mark} is already used by conn {conn} in /etc/ipsec.conf",
+                    )
+                )
+        host_interfaces = (setup.choices.physical_interface, *setup.choices.lan_interfaces)
+        if tunnel.name in host_interfaces:
+            problems.append(
+                Problem(f"tunnels[{i}].name", f"{tunnel.name} is also chosen as a host interface")
+            )
+    if setup.choices.physical_interface in setup.choices.lan_interfaces:
+        problems.append(
+            Problem(
+                "choices.lan_interfaces",
+                f"{setup.choices.physical_interface} is the physical (WAN) interface; "
+                "list only the other interfaces",
+            )
+        )
+    return problems
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    """The problems that block a plan."""
+    return [p for p in problems if p.severity == "error"]
+
+
+def parse_interface(text: str) -> IPv4Interface:
+    """Parse "169.254.23.6/30" strictly (no bare addresses, no IPv6)."""
+    value = text.strip()
+    if "/" not in value:
+        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/30")
+    return IPv4Interface(value)
+
+
+def parse_network(text: str) -> IPv4Network:
+    """Parse a VPC CIDR; refuses host bits ("10.0.0.1/16") instead of silently masking them."""
+    value = text.strip()
+    if "/" not in value:
+        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/16")
+    try:
+        return IPv4Network(value)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            fixed = IPv4Network(value, strict=False)
+            raise ValueError(f"{value} has host bits set; did you mean {fixed}?") from None
+        raise
+
+
+def parse_address(text: str) -> IPv4Address:
+    """Parse a dotted IPv4 address."""
+    return ipaddress.IPv4Address(text.strip())

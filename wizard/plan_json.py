@@ -1,0 +1,93 @@
+"""The plan as JSON for scripts: names here are a published interface, keep them stable."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from wizard.model import Setup
+from wizard.plan_types import Plan
+from wizard.secret import redact
+
+
+def plan_document(
+    setup: Setup,
+    plan: Plan,
+    *,
+    show_secrets: bool = False,
+    sources: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The plan as one JSON-ready object; secrets masked unless `show_secrets`."""
+    secrets = () if show_secrets else plan.secrets
+
+    def clean(text: str) -> str:
+        return redact(text, secrets)
+
+    choices = setup.choices
+    return {
+        "connection": {
+            "vpn_connection_id": setup.connection.vpn_connection_id,
+            "vpn_gateway_id": setup.connection.vpn_gateway_id,
+            "customer_gateway_id": setup.connection.customer_gateway_id,
+        },
+        "choices": {
+            "enable_forwarding": choices.enable_forwarding,
+            "mode": choices.mode,
+            "physical_interface": choices.physical_interface,
+            "local_ip": str(choices.local_ip) if choices.local_ip else None,
+            "lan_interfaces": list(choices.lan_interfaces),
+            "vpc_cidrs": [str(n) for n in choices.vpc_cidrs],
+            "mtu": choices.mtu,
+            "persistence": choices.persistence,
+            "heartbeat": choices.heartbeat,
+            "heartbeat_interval": choices.heartbeat_interval,
+            "backend": choices.backend,
+        },
+        "tunnels": [
+            {
+                "name": t.name,
+                "customer_outside_ip": str(t.customer_outside_ip),
+                "aws_outside_ip": str(t.aws_outside_ip),
+                "customer_inside_cidr": str(t.customer_inside_cidr),
+                "aws_inside_cidr": str(t.aws_inside_cidr),
+                "mark": t.mark,
+                "psk": t.psk.reveal() if show_secrets else str(t.psk),
+                "ike_version": t.crypto.ike_version,
+                "ike": t.crypto.ike,
+                "esp": t.crypto.esp,
+                "ike_lifetime": t.crypto.ike_lifetime,
+                "esp_lifetime": t.crypto.esp_lifetime,
+                "dpd_delay": t.crypto.dpd_delay,
+                "dpd_timeout": t.crypto.dpd_timeout,
+                "dpd_action": t.crypto.dpd_action,
+            }
+            for t in setup.tunnels
+        ],
+        "steps": [
+            {
+                "id": step.id,
+                "title": step.title,
+                "why": step.why,
+                "seed_ref": step.seed_ref,
+                "files": [
+                    {
+                        "path": f.path,
+                        "mode": f"{f.mode:04o}",
+                        "content": clean(f.after),
+                        "block": f.block.block_id if f.block else None,
+                        "diff": f.diff(secrets),
+                    }
+                    for f in step.files
+                ],
+                "commands": [list(op.argv) for op in step.commands],
+                "undo": [list(op.undo_argv) for op in reversed(step.commands)],
+                "notes": [{"id": n.id, "text": n.text} for n in step.notes],
+            }
+            for step in plan
+        ],
+        "sources": dict(sources or {}),
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"

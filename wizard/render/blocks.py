@@ -1,0 +1,164 @@
+"""Managed blocks: the wizard's lines inside files it shares with the operator.
+
+`/etc/sysctl.conf`, `/etc/ipsec.conf`, `rc.local` and friends hold the
+operator's own lines too. The wizard writes only between two marker comments,
+
+    # BEGIN vpn-wizard Tunnel1 (managed; edits here are replaced)
+    ...
+    # END vpn-wizard Tunnel1
+
+so a re-run replaces its block in place, `uninstall` removes it, and nothing
+else in the file moves. Where an operator line would contradict a block (an
+active `uniqueids=yes`, say), the line is commented out with a recognisable
+prefix and brought back when the block is removed.
+
+All functions here are pure text transformations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BEGIN = "BEGIN vpn-wizard"
+END = "END vpn-wizard"
+DISABLED = "vpn-wizard-disabled: "
+
+
+@dataclass(frozen=True)
+class ManagedBlock:
+    """Where and what the wizard writes inside a shared file.
+
+    Attributes:
+        block_id: unique within the file, e.g. "Tunnel1" or "forwarding".
+        body: the lines between the markers (no trailing newline needed).
+        after: regex of an anchor line; the block goes right after it (e.g.
+            `^config setup` so `uniqueids=no` lands inside that section).
+        before: regex of an anchor line; the block goes right before it (e.g.
+            rc.local's `^exit 0`).
+        create: what to write when the file or the anchor is missing; `{block}`
+            stands for the block. Lets charon.conf gain a `charon { }` section or
+            rc.local a shebang and `exit 0`.
+        supersedes: regex of operator lines this block contradicts; they are
+            commented out while the block exists.
+        comment: the file's comment prefix.
+    """
+
+    block_id: str
+    body: str
+    after: str | None = None
+    before: str | None = None
+    create: str = "{block}"
+    supersedes: str | None = None
+    comment: str = "#"
+
+    def marked(self) -> str:
+        """The block with its markers, ending in a newline."""
+        body = self.body.rstrip("\n")
+        return (
+            f"{self.comment} {BEGIN} {self.block_id} (managed; edits here are replaced)\n"
+            f"{body}\n"
+            f"{self.comment} {END} {self.block_id}\n"
+        )
+
+
+def _span(lines: list[str], block: ManagedBlock) -> tuple[int, int] | None:
+    begin = f"{block.comment} {BEGIN} {block.block_id} "
+    end = f"{block.comment} {END} {block.block_id}"
+    start = next((i for i, line in enumerate(lines) if line.startswith(begin)), None)
+    if start is None:
+        return None
+    stop = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip("\n") == end), None)
+    if stop is None:
+        raise ValueError(f"block {block.block_id!r} has a BEGIN marker but no END marker")
+    return start, stop + 1
+
+
+def _inside_any_block(lines: list[str], index: int, comment: str) -> bool:
+    depth = 0
+    for line in lines[:index]:
+        if line.startswith(f"{comment} {BEGIN} "):
+            depth += 1
+        elif line.startswith(f"{comment} {END} "):
+            depth = max(0, depth - 1)
+    return depth > 0
+
+
+def insert_block(text: str | None, block: ManagedBlock) -> str:
+    """Return `text` with `block` present exactly once, its body up to date.
+
+    An existing block of the same id is replaced in place; otherwise the block
+    goes after/before its anchor, or, with no anchor or anchor missing, at the
+    end (through `create`). Idempotent: inserting the same block twice gives
+    the same text.
+    """
+    marked = block.marked()
+    if text is None or text == "":
+        return block.create.replace("{block}", marked)
+    lines = text.splitlines(keepends=True)
+    if not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    span = _span(lines, block)
+    if span is not None:
+        lines[span[0] : span[1]] = [marked]
+    else:
+        anchor = block.after or block.before
+        index = None
+        if anchor is not None:
+            pattern = re.compile(anchor)
+            index = next((i for i, line in enumerate(lines) if pattern.search(line)), None)
+        if index is None:
+            if anchor is not None and block.create != "{block}":
+                lines.append(block.create.replace("{block}", marked))
+            else:
+                lines.append(marked)
+        else:
+            lines.insert(index + 1 if block.after else index, marked)
+    result = "".join(lines)
+    if block.supersedes:
+        result = _disable(result, block)
+    return result
+
+
+def _disable(text: str, block: ManagedBlock) -> str:
+    pattern = re.compile(block.supersedes or "")
+    lines = text.splitlines(keepends=True)
+    out = []
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if (
+            pattern.search(line)
+            and not stripped.startswith(block.comment)
+            and not _inside_any_block(lines, i, block.comment)
+        ):
+            indent = line[: len(line) - len(stripped)]
+            line = f"{indent}{block.comment}{DISABLED}{stripped}"
+        out.append(line)
+    return "".join(out)
+
+
+def remove_block(text: str, block: ManagedBlock) -> str:
+    """Remove `block` (by id) and restore the operator lines it had disabled."""
+    lines = text.splitlines(keepends=True)
+    span = _span(lines, block)
+    if span is not None:
+        del lines[span[0] : span[1]]
+    if block.supersedes:
+        prefix = f"{block.comment}{DISABLED}"
+        lines = [
+            line[: len(line) - len(line.lstrip())] + line.lstrip()[len(prefix) :]
+            if line.lstrip().startswith(prefix)
+            else line
+            for line in lines
+        ]
+    return "".join(lines)
+
+
+def block_ids(text: str, comment: str = "#") -> list[str]:
+    """Ids of the managed blocks present in `text`, in order."""
+    marker = f"{comment} {BEGIN} "
+    return [
+        line[len(marker) :].split(" ", 1)[0]
+        for line in text.splitlines()
+        if line.startswith(marker)
+    ]

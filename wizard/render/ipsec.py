@@ -1,0 +1,135 @@
+"""strongSwan's legacy (starter) configuration: ipsec.conf, ipsec.secrets, charon.conf."""
+
+from __future__ import annotations
+
+import re
+
+from wizard.model import Setup, Tunnel
+from wizard.render.blocks import BEGIN, END, ManagedBlock
+
+IPSEC_CONF = "/etc/ipsec.conf"
+IPSEC_SECRETS = "/etc/ipsec.secrets"
+CHARON_CONF = "/etc/strongswan.d/charon.conf"
+UPDOWN_PATH = "/etc/ipsec.d/aws-updown.sh"
+
+
+def duration(seconds: int) -> str:
+    """strongSwan's time syntax, as the document writes it: 28800 -> "8h", 90 -> "90s"."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def config_setup_block() -> ManagedBlock:
+    """Seed #1 step 3: `uniqueids=no` in the `config setup` section."""
+    return ManagedBlock(
+        "config-setup",
+        "\tuniqueids=no",
+        after=r"^config setup\s*$",
+        create="config setup\n{block}\n",
+        supersedes=r"^\s+uniqueids\s*=",
+    )
+
+
+def updown_argument(setup: Setup, tunnel: Tunnel) -> str:
+    """The `leftupdown=` value: the script path and its arguments for this tunnel."""
+    routes = ",".join(str(net) for net in setup.choices.vpc_cidrs) or "<VPC CIDR>"
+    return (
+        f"{UPDOWN_PATH} -ln {tunnel.name} -ll {tunnel.customer_inside_cidr} "
+        f"-lr {tunnel.aws_inside_cidr} -m {tunnel.mark} -r {routes}"
+    )
+
+
+def conn_lines(setup: Setup, tunnel: Tunnel) -> list[str]:
+    """Seed #1 step 3: the `conn` block, key for key in the document's order."""
+    c = tunnel.crypto
+    lines = [
+        f"conn {tunnel.name}",
+        "\tauto=start",
+        "\tleft=%defaultroute",
+        f"\tleftid={tunnel.customer_outside_ip}",
+        f"\tright={tunnel.aws_outside_ip}",
+        "\ttype=tunnel",
+        "\tleftauth=psk",
+        "\trightauth=psk",
+        f"\tkeyexchange=ikev{c.ike_version}",
+        f"\tike={c.ike}",
+        f"\tikelifetime={duration(c.ike_lifetime)}",
+        f"\tesp={c.esp}",
+        f"\tlifetime={duration(c.esp_lifetime)}",
+        "\tkeyingtries=%forever",
+        "\tleftsubnet=0.0.0.0/0",
+        "\trightsubnet=0.0.0.0/0",
+        f"\tdpddelay={c.dpd_delay}s",
+        f"\tdpdtimeout={c.dpd_timeout}s",
+        f"\tdpdaction={c.dpd_action}",
+        f"\tmark={tunnel.mark}",
+    ]
+    if setup.choices.mode == "updown":
+        lines.append(f'\tleftupdown="{updown_argument(setup, tunnel)}"')
+    return lines
+
+
+def conn_block(setup: Setup, tunnel: Tunnel) -> ManagedBlock:
+    return ManagedBlock(tunnel.name, "\n".join(conn_lines(setup, tunnel)))
+
+
+def secrets_line(setup: Setup, tunnel: Tunnel) -> str:
+    """Seed #1 step 4, spacing exactly as the document warns. Holds the real PSK."""
+    return (
+        f"{tunnel.customer_outside_ip} {tunnel.aws_outside_ip} : "
+        f'PSK "{tunnel.psk.reveal()}"'
+    )
+
+
+def secrets_block(setup: Setup, tunnel: Tunnel) -> ManagedBlock:
+    return ManagedBlock(tunnel.name, secrets_line(setup, tunnel))
+
+
+def install_routes_block() -> ManagedBlock:
+    """Seed #2 step 3: keep strongSwan's routes out of table 220."""
+    return ManagedBlock(
+        "install-routes",
+        "    install_routes = no",
+        after=r"^\s*charon\s*\{",
+        create="charon {\n{block}}\n",
+        supersedes=r"^\s*install_routes\s*=",
+    )
+
+
+_CONN = re.compile(r"^conn\s+(\S+)")
+_MARK = re.compile(r"^\s+mark\s*=\s*(\S+)")
+
+
+def existing_marks(text: str) -> dict[str, int]:
+    """`conn` name -> mark for the conns an ipsec.conf already has, outside our blocks.
+
+    Marks may be written as "100", "0x64" or "100/0xffffffff"; only the value counts.
+    """
+    marks: dict[str, int] = {}
+    conn: str | None = None
+    depth = 0
+    for line in text.splitlines():
+        if line.startswith(f"# {BEGIN} "):
+            depth += 1
+            continue
+        if line.startswith(f"# {END} "):
+            depth = max(0, depth - 1)
+            continue
+        if depth:
+            continue
+        match = _CONN.match(line)
+        if match:
+            conn = match.group(1)
+            continue
+        if line and not line[0].isspace():
+            conn = None
+            continue
+        match = _MARK.match(line)
+        if match and conn:
+            try:
+                marks[conn] = int(match.group(1).split("/")[0], 0)
+            except ValueError:
+                continue
+    return marks
