@@ -15,12 +15,15 @@ EXIT_INVALID = 2
 EXIT_FAILED = 1
 
 
-def _add_inputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--import", dest="import_path", metavar="FILE",
+def _add_inputs(parser: argparse.ArgumentParser, *, sub: bool = True) -> None:
+    # A sub-command's default must not overwrite what was given before the
+    # sub-command: `vpn-wizard --root /tmp/x apply` would otherwise apply to /.
+    default = argparse.SUPPRESS if sub else None
+    parser.add_argument("--import", dest="import_path", metavar="FILE", default=default,
                         help="the AWS configuration file (strongSwan, Generic or XML format)")
-    parser.add_argument("--answers", metavar="FILE",
+    parser.add_argument("--answers", metavar="FILE", default=default,
                         help="a TOML file of answers (see docs/answers.md)")
-    parser.add_argument("--root", default="/", metavar="DIR",
+    parser.add_argument("--root", default=argparse.SUPPRESS if sub else "/", metavar="DIR",
                         help="treat DIR as the target's / (for tests and inspection)")
 
 
@@ -30,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connect this box to an AWS VPC over IPsec, following AWS's strongSwan "
         "document step by step, with a preview before anything changes.",
     )
-    _add_inputs(parser)
+    _add_inputs(parser, sub=False)
     parser.add_argument("--dry-run", action="store_true",
                         help="walk every step without root and without changing the system")
     parser.add_argument("--plain", action="store_true",
@@ -49,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     apply = sub.add_parser("apply", help="apply the plan non-interactively, with rollback")
     _add_inputs(apply)
-    apply.add_argument("--dry-run", action="store_true",
+    apply.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
                        help="record what would run instead of running it")
     apply.add_argument("--no-confirm", action="store_true",
                        help="keep the changes without waiting for a confirmation")
@@ -57,14 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="roll back unless confirmed within SECONDS (default 120)")
 
     confirm = sub.add_parser("confirm", help="keep the changes of the pending apply")
-    confirm.add_argument("--root", default="/", metavar="DIR")
+    confirm.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR")
 
     rollback = sub.add_parser("rollback", help="undo an unfinished or unconfirmed apply")
-    rollback.add_argument("--root", default="/", metavar="DIR")
+    rollback.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR")
 
     uninstall = sub.add_parser("uninstall", help="remove everything the wizard added")
     _add_inputs(uninstall)
-    uninstall.add_argument("--dry-run", action="store_true")
+    uninstall.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
 
     status = sub.add_parser("status", help="live status of both tunnels and the heartbeat")
     _add_inputs(status)

@@ -138,18 +138,24 @@ def weaknesses(text: str) -> list[str]:
 
 
 def proposal_from_aws(
-    encryption: str, integrity: str, dh_group: int | None, *, phase: int
+    encryption: str, integrity: str | None, dh_group: int | None, *, phase: int
 ) -> str:
     """Build a strongSwan proposal from AWS's names, as the XML/generic files give them.
 
     Args:
         encryption: e.g. "aes-128-cbc", "AES128" or "aes-256-gcm-16".
-        integrity: e.g. "sha1", "hmac-sha1-96", "SHA2-256".
+        integrity: e.g. "sha1", "hmac-sha1-96", "SHA2-256"; may be None for a GCM
+            phase 2 proposal (AEAD needs no separate integrity).
         dh_group: the DH group number, or None for phase 2 without PFS.
         phase: 1 or 2 (a GCM phase 1 proposal needs a PRF instead of integrity).
     """
     enc = _aws_encryption_token(encryption)
-    integ = _aws_integrity_token(integrity)
+    if integrity is None:
+        if not (enc.endswith("gcm16") and phase == 2):
+            raise ProposalError(f"{encryption!r} needs an integrity algorithm in phase {phase}")
+        integ = ""
+    else:
+        integ = _aws_integrity_token(integrity)
     parts = [enc]
     if enc.endswith("gcm16"):
         if phase == 1:
@@ -161,6 +167,24 @@ def proposal_from_aws(
             raise ProposalError(f"unknown DH group {dh_group}")
         parts.append(DH_GROUPS[dh_group])
     return "-".join(parts)
+
+
+def aws_encryption_token(name: str) -> str:
+    """AWS's encryption name ("aes-128-cbc", "AES128") as strongSwan's token ("aes128").
+
+    Raises:
+        ProposalError: the name is not one AWS offers.
+    """
+    return _aws_encryption_token(name)
+
+
+def aws_integrity_token(name: str) -> str:
+    """AWS's integrity name ("hmac-sha1-96", "SHA2-256") as strongSwan's token ("sha1").
+
+    Raises:
+        ProposalError: the name is not one AWS offers.
+    """
+    return _aws_integrity_token(name)
 
 
 def _aws_encryption_token(name: str) -> str:
@@ -189,11 +213,71 @@ def _aws_integrity_token(name: str) -> str:
         "SHA2-256-128": "SHA2-256",
         "SHA-256": "SHA2-256",
         "SHA256": "SHA2-256",
+        "SHA-256-128": "SHA2-256",
+        "SHA256-128": "SHA2-256",
         "SHA2-384-192": "SHA2-384",
         "SHA384": "SHA2-384",
+        "SHA-384": "SHA2-384",
+        "SHA-384-192": "SHA2-384",
+        "SHA384-192": "SHA2-384",
         "SHA2-512-256": "SHA2-512",
         "SHA512": "SHA2-512",
+        "SHA-512": "SHA2-512",
+        "SHA-512-256": "SHA2-512",
+        "SHA512-256": "SHA2-512",
     }.get(key, key)
     if key not in INTEGRITY:
         raise ProposalError(f"unsupported integrity algorithm {name!r}")
     return INTEGRITY[key]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A set of tunnel options the screens can offer in one choice.
+
+    Plain strings rather than `wizard.model.Crypto` (which imports this
+    module); `Crypto(ike_version=p.ike_version, ike=p.ike, esp=p.esp)` makes one.
+
+    Attributes:
+        name: short label for a list ("recommended").
+        ike_version: 1 or 2.
+        ike: phase 1 proposals, most preferred first.
+        esp: phase 2 proposals, most preferred first.
+        reason: why, in a sentence or two the screen shows beside it.
+    """
+
+    name: str
+    ike_version: int
+    ike: str
+    esp: str
+    reason: str
+
+
+RECOMMENDED = Preset(
+    name="recommended",
+    ike_version=2,
+    ike="aes256gcm16-prfsha384-ecp384,aes256-sha256-modp2048",
+    esp="aes256gcm16-ecp384,aes256-sha256-modp2048",
+    reason=(
+        "IKEv2, which AWS recommends over IKEv1, with AES-256: GCM with ECDH P-384 first, "
+        "AES-CBC with SHA2-256 and 2048-bit DH as the fallback. Every algorithm here is in "
+        "AWS's default tunnel options and none is flagged weak (no SHA1, no 1024-bit group); "
+        "phase 2 keeps perfect forward secrecy."
+    ),
+)
+"""The preset a screen offers first; the document's own (IKEv1, aes128-sha1-modp1024) is
+accepted but warned about (see `weaknesses`)."""
+
+DOCUMENT = Preset(
+    name="AWS document (2016)",
+    ike_version=1,
+    ike="aes128-sha1-modp1024",
+    esp="aes128-sha1-modp1024",
+    reason=(
+        "What the AWS document configures: IKEv1, AES-128, SHA1, DH group 2. Still accepted by "
+        "AWS, but SHA1 and 1024-bit DH are below today's minimums."
+    ),
+)
+"""The seed's settings, as a preset, so a screen can offer "keep the document's" too."""
+
+PRESETS = (RECOMMENDED, DOCUMENT)

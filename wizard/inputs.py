@@ -29,6 +29,9 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
     imported_format: str | None = None
     notes: tuple[str, ...] = ()
+    imported: aws.Imported | None = None
+    """The AWS file as read, so saved answers can record only the operator's own changes."""
+    import_path: str | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -70,4 +73,6 @@ def load(
         problems,
         imported.format if imported else None,
         imported.notes if imported else (),
+        imported,
+        str(import_path) if import_path else None,
     )

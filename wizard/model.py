@@ -24,13 +24,13 @@ from wizard import crypto
 from wizard.secret import Secret
 
 Mode = Literal["manual", "updown"]
-Persistence = Literal["none", "seed"]
-Backend = Literal["stroke"]
+Persistence = Literal["none", "seed", "netplan", "networkd"]
+Backend = Literal["stroke", "swanctl"]
 DpdAction = Literal["restart", "clear", "hold", "none"]
 
 MODES: tuple[Mode, ...] = ("manual", "updown")
-PERSISTENCE: tuple[Persistence, ...] = ("seed", "none")
-BACKENDS: tuple[Backend, ...] = ("stroke",)
+PERSISTENCE: tuple[Persistence, ...] = ("seed", "netplan", "networkd", "none")
+BACKENDS: tuple[Backend, ...] = ("stroke", "swanctl")
 DPD_ACTIONS: tuple[DpdAction, ...] = ("restart", "clear", "hold", "none")
 
 LINK_LOCAL = IPv4Network("169.254.0.0/16")
@@ -138,10 +138,14 @@ class Choices:
     """The VPC's CIDRs (the seed's <VPC CIDR>); each gets a route over the tunnels."""
     mtu: int = DEFAULT_MTU
     persistence: Persistence = "seed"
-    """"seed": the document's /etc/network/interfaces + rc.local layout; "none": runtime only."""
+    """"seed": the document's /etc/network/interfaces + rc.local layout; "netplan" or
+    "networkd": today's Ubuntu (sysctl.d, netplan/networkd tunnels, rules.v4); "none":
+    runtime only."""
     heartbeat: bool = True
     heartbeat_interval: int = 5
     backend: Backend = "stroke"
+    """"stroke": the document's ipsec.conf/ipsec.secrets through the `ipsec` starter;
+    "swanctl": /etc/swanctl/conf.d through vici, for boxes without the starter."""
 
 
 @dataclass(frozen=True)

@@ -99,11 +99,16 @@ def sources_table(sources: dict[str, str]) -> Table:
 
 
 def problems_renderable(problems: list[Problem]) -> RenderableType:
+    """Errors first, then warnings; the same message for several fields is said once."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for p in sorted(problems, key=lambda p: p.severity != "error"):
+        grouped.setdefault((p.severity, p.message), []).append(p.where)
     text = Text()
-    for p in problems:
-        style = "red" if p.severity == "error" else "yellow"
-        text.append(f"{p.severity}: ", style=f"bold {style}")
-        text.append(f"{p.where}: {p.message}\n")
+    for (severity, message), where in grouped.items():
+        style = "red" if severity == "error" else "yellow"
+        text.append(f"{severity}: ", style=f"bold {style}")
+        text.append(f"{message} ")
+        text.append(f"({', '.join(where)})\n", style="dim")
     return text
 
 

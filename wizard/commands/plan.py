@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 
 from wizard import inputs
+from wizard.model import Setup
 from wizard.plan import build_plan
 from wizard.plan_json import dumps, plan_document
 from wizard.preview import problems_renderable, render_plan
@@ -30,18 +31,41 @@ def run_plan(args: argparse.Namespace) -> int:
         return 2
     plan = build_plan(loaded.setup, root.read)
     if args.save_answers:
-        from wizard.answers import save_answers
+        from wizard.answers import AnswersError, save_answers
 
-        save_answers(args.save_answers, loaded.setup, include_secrets=args.include_secrets)
-        err.print(f"answers saved to {args.save_answers} (mode 0600)")
+        try:
+            save_answers(args.save_answers, loaded.setup, include_secrets=args.include_secrets,
+                         import_path=loaded.import_path, imported=loaded.imported)
+        except AnswersError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            return 1
+        err.print(f"answers saved to {args.save_answers} (mode 0600)", highlight=False)
     if args.format == "json":
         sys.stdout.write(dumps(plan_document(loaded.setup, plan, show_secrets=args.show_secrets,
                                              sources=loaded.sources)))
         return 0
     out = Console()
+    for path in sorted(root.unreadable):
+        err.print(f"[yellow]note:[/] {path} is not readable by this user; its diff is shown "
+                  "against an empty file (run as root for the exact diff).", highlight=False)
+    out.print(f"[dim]detected:[/] {_detected(root, loaded.setup)}", highlight=False)
     for note in loaded.notes:
         out.print(f"[dim]import:[/] {note}", highlight=False)
     for renderable in render_plan(loaded.setup, plan, show_secrets=args.show_secrets,
                                   sources=loaded.sources, problems=loaded.problems):
         out.print(renderable)
     return 0
+
+
+def _detected(root: Root, setup: Setup) -> str:
+    """What the box is (wizard.system.detect) and whether the plan's choices match it."""
+    from wizard.system.detect import defaults_for, describe, detect
+
+    facts = detect(root)
+    line = describe(facts)
+    backend, persistence = defaults_for(facts)
+    chosen = setup.choices
+    if (chosen.backend, chosen.persistence) != (backend, persistence):
+        line += (f" (this plan uses backend {chosen.backend}, persistence "
+                 f"{chosen.persistence}, as the inputs say)")
+    return line

@@ -15,6 +15,8 @@ class Root:
 
     def __init__(self, root: str | Path = "/") -> None:
         self.root = Path(root)
+        self.unreadable: set[str] = set()
+        """Target paths that exist but could not be read (not root): their diffs are guesses."""
 
     def path(self, target: str) -> Path:
         """The local path of a target path; refuses relative paths and `..` escapes."""
@@ -27,10 +29,18 @@ class Root:
         return local
 
     def read(self, target: str) -> str | None:
-        """The file's text, or None when it does not exist."""
+        """The file's text, or None when it does not exist.
+
+        A file this user may not read (`/etc/ipsec.secrets` without root) also
+        reads as None, and its path is remembered in `unreadable` so that a
+        preview can say its diff is against an empty file.
+        """
         try:
             return self.path(target).read_text(encoding="utf-8")
         except FileNotFoundError:
+            return None
+        except PermissionError:
+            self.unreadable.add(target)
             return None
 
     @property

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The one command that runs every test, on a fresh machine: installs what the
+# tests need (Debian packages for the lab when root, a venv with the package
+# and its test extras), checks style, then runs the whole suite, lab included.
+#   bash tests/run.sh [extra pytest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LAB_PACKAGES=(user-mode-linux kmod iproute2 iptables iputils-ping procps
+              strongswan-starter strongswan-charon strongswan-swanctl tmux)
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for pkg in "${LAB_PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages for the lab: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # Installing strongSwan may start its daemon on the host; the tests never need it there.
+  systemctl stop strongswan-starter >/dev/null 2>&1 || true
+else
+  echo "not root (or no apt-get): the lab tests will be skipped with a reason"
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+echo "ruff:"
+.venv/bin/ruff check wizard screens tests bench
+echo "pytest:"
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,345 @@
+"""AWS's "Generic" (vendor-agnostic) text configuration.
+
+Each tunnel is a block headed "IPsec Tunnel #N", with numbered sections whose
+settings are dash lines such as `  - Pre-Shared Key           : abc`:
+
+- "#1: Internet Key Exchange Configuration": IKE version, Pre-Shared Key,
+  Authentication Algorithm, Encryption Algorithm, Lifetime, Diffie-Hellman
+  (older files say "Perfect Forward Secrecy : Diffie-Hellman Group 2" here);
+- "#2: IPsec Configuration": Authentication Algorithm, Encryption Algorithm,
+  Lifetime, Perfect Forward Secrecy, DPD Interval, DPD Retries;
+- "#3: Tunnel Interface Configuration": under "Outside IP Addresses" and
+  "Inside IP Addresses", a Customer Gateway and a Virtual Private Gateway line.
+
+The same key ("Lifetime", "Customer Gateway") means different things in
+different sections, so the reader tracks the section and sub-heading it is in.
+The format names no conn and no mark: tunnels become Tunnel1/Tunnel2 with the
+seed's marks 100/200, and the DPD timeout is interval x retries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from wizard.aws._common import (
+    DEFAULT_MARKS,
+    DEFAULT_NAMES,
+    Imported,
+    check_text,
+    cut_short,
+    dh_group,
+    dpd_timeout,
+    ipv4,
+    ipv4_interface,
+    proposal,
+    secrets_kept,
+    show,
+    text_lines,
+    tunnel_count,
+    whole_number,
+)
+from wizard.aws.errors import AwsFileError
+from wizard.model import Connection, Crypto, Tunnel
+from wizard.secret import Secret
+
+FORMAT = "generic"
+
+_TUNNEL = re.compile(r"\s*IPsec Tunnel #([0-9]{1,3})\s*", re.I)
+_SECTION = re.compile(r"\s*#([0-9]):\s*(.*)")
+_OUTSIDE = re.compile(r"\s*Outside IP Addresses\s*:?\s*", re.I)
+_INSIDE = re.compile(r"\s*Inside IP Addresses\s*:?\s*", re.I)
+_IDS = {
+    "vpn_connection_id": re.compile(r"\s*Your VPN Connection ID\s*:\s*(\S+)\s*", re.I),
+    "vpn_gateway_id": re.compile(r"\s*Your Virtual Private Gateway ID\s*:\s*(\S+)\s*", re.I),
+    "customer_gateway_id": re.compile(r"\s*Your Customer Gateway ID\s*:\s*(\S+)\s*", re.I),
+}
+_SECONDS = re.compile(r"([0-9]{1,9})(?:\s*(?:seconds?|secs?|s))?", re.I)
+#: Section titles by the words that identify them; a file's numbering is not trusted.
+_SECTIONS = (
+    ("ike", "internet key exchange"),
+    ("ipsec", "ipsec configuration"),
+    ("interface", "tunnel interface"),
+    ("bgp", "border gateway protocol"),
+)
+#: (section, sub-heading, key as written, lower-cased) -> our name for the value.
+_KEYS = {
+    ("ike", "", "ike version"): "ike_version",
+    ("ike", "", "pre-shared key"): "psk",
+    ("ike", "", "authentication algorithm"): "ike_integrity",
+    ("ike", "", "encryption algorithm"): "ike_encryption",
+    ("ike", "", "lifetime"): "ike_lifetime",
+    ("ike", "", "diffie-hellman"): "ike_group",
+    ("ike", "", "perfect forward secrecy"): "ike_group",
+    ("ipsec", "", "authentication algorithm"): "esp_integrity",
+    ("ipsec", "", "encryption algorithm"): "esp_encryption",
+    ("ipsec", "", "lifetime"): "esp_lifetime",
+    ("ipsec", "", "perfect forward secrecy"): "esp_group",
+    ("ipsec", "", "dpd interval"): "dpd_interval",
+    ("ipsec", "", "dpd retries"): "dpd_retries",
+    ("interface", "outside", "customer gateway"): "customer_outside",
+    ("interface", "outside", "virtual private gateway"): "aws_outside",
+    ("interface", "inside", "customer gateway"): "customer_inside",
+    ("interface", "inside", "virtual private gateway"): "aws_inside",
+}
+#: What each value is called in a refusal: the section and the key as AWS writes them.
+_LABELS = {
+    "psk": "'Pre-Shared Key' in section #1 (Internet Key Exchange)",
+    "ike_integrity": "'Authentication Algorithm' in section #1 (Internet Key Exchange)",
+    "ike_encryption": "'Encryption Algorithm' in section #1 (Internet Key Exchange)",
+    "ike_lifetime": "'Lifetime' in section #1 (Internet Key Exchange)",
+    "ike_group": "'Diffie-Hellman' in section #1 (Internet Key Exchange)",
+    "esp_integrity": "'Authentication Algorithm' in section #2 (IPsec)",
+    "esp_encryption": "'Encryption Algorithm' in section #2 (IPsec)",
+    "esp_lifetime": "'Lifetime' in section #2 (IPsec)",
+    "esp_group": "'Perfect Forward Secrecy' in section #2 (IPsec)",
+    "ike_version": "'IKE version' in section #1 (Internet Key Exchange)",
+    "dpd_interval": "'DPD Interval' in section #2 (IPsec)",
+    "dpd_retries": "'DPD Retries' in section #2 (IPsec)",
+    "customer_outside": "'Customer Gateway' under 'Outside IP Addresses' in section #3",
+    "aws_outside": "'Virtual Private Gateway' under 'Outside IP Addresses' in section #3",
+    "customer_inside": "'Customer Gateway' under 'Inside IP Addresses' in section #3",
+    "aws_inside": "'Virtual Private Gateway' under 'Inside IP Addresses' in section #3",
+}
+#: Values no tunnel can do without, in the order the file gives them.
+_REQUIRED = (
+    "psk", "ike_integrity", "ike_encryption", "ike_lifetime", "ike_group",
+    "esp_integrity", "esp_encryption", "esp_lifetime",
+    "customer_outside", "aws_outside", "customer_inside", "aws_inside",
+)
+_PLACEHOLDER = re.compile(r"YOUR_[A-Z_]+|<[^<>]*>")
+
+
+@dataclass
+class _Block:
+    """One "IPsec Tunnel #N" block: its settings by our name, each with its line."""
+
+    number: int
+    line: int
+    values: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def _setting(line: str) -> tuple[str, str] | None:
+    """Split a dash line `  - Pre-Shared Key   : value` into ("pre-shared key", "value").
+
+    Old downloads write "- Customer Gateway:        : 192.0.2.1", with a stray
+    colon after the key; it is dropped. Done with str methods rather than one
+    regular expression, whose backtracking over long runs of spaces would be
+    cubic on a damaged file.
+    """
+    body = line.strip()
+    if not body.startswith("-"):
+        return None
+    key, sep, value = body[1:].partition(":")
+    if not sep:
+        return None
+    value = value.strip()
+    if value.startswith(":"):
+        value = value[1:].strip()
+    key = " ".join(key.lower().split())
+    return (key, value) if key else None
+
+
+def parse(text: str, path: str = "<input>") -> Imported:
+    """Read AWS's Generic text configuration.
+
+    Raises:
+        AwsFileError: naming the line and what is wrong; never quoting a PSK.
+    """
+    check_text(text, path)
+    with secrets_kept(text):
+        return _Reader(text, path).read()
+
+
+class _Reader:
+    """One pass collecting each block's settings, then one tunnel at a time."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.path = path
+        self.lines, self.unterminated = text_lines(text)
+        self.notes: list[str] = []
+
+    def fail(self, line: int | None, message: str) -> AwsFileError:
+        return AwsFileError(self.path, f"line {line}" if line else "", message)
+
+    def read(self) -> Imported:
+        blocks: list[_Block] = []
+        ids: dict[str, str] = {}
+        block: _Block | None = None
+        section = ""
+        heading = ""
+        for number, line in enumerate(self.lines, start=1):
+            match = _TUNNEL.fullmatch(line)
+            if match:
+                block = _Block(int(match.group(1)), number)
+                if any(b.number == block.number for b in blocks):
+                    raise self.fail(number, f"IPsec Tunnel #{block.number} appears twice")
+                blocks.append(block)
+                section = heading = ""
+                continue
+            if block is None:
+                for name, pattern in _IDS.items():
+                    match = pattern.fullmatch(line)
+                    if match and name not in ids:
+                        ids[name] = match.group(1)
+                continue
+            match = _SECTION.fullmatch(line)
+            if match:
+                title = match.group(2).lower()
+                section = next((key for key, words in _SECTIONS if words in title), "other")
+                heading = ""
+                continue
+            if _OUTSIDE.fullmatch(line):
+                heading = "outside"
+                continue
+            if _INSIDE.fullmatch(line):
+                heading = "inside"
+                continue
+            setting = _setting(line)
+            if setting is None:
+                continue
+            key, value = setting
+            name = _KEYS.get((section, heading if section == "interface" else "", key))
+            if name is None:
+                continue
+            if name in block.values:
+                first = block.values[name][1]
+                raise self.fail(
+                    number, f"IPsec Tunnel #{block.number} gives "
+                    f"{_LABELS[name]} twice (first on line {first})"
+                )
+            if number == self.unterminated:
+                raise cut_short(self.path, number)
+            block.values[name] = (value, number)
+        numbers = sorted(b.number for b in blocks)
+        tunnel_count(len(blocks), self.path)
+        if numbers != [1, 2]:
+            raise self.fail(
+                None, "expected IPsec Tunnel #1 and #2, found "
+                + " and ".join(f"#{n}" for n in numbers)
+            )
+        blocks.sort(key=lambda b: b.number)
+        self.notes.append(
+            "the Generic format names no tunnels, marks or DPD action; using the seed's "
+            "Tunnel1/Tunnel2, marks 100/200 and dpdaction=restart"
+        )
+        tunnels = tuple(self._tunnel(b, i) for i, b in enumerate(blocks))
+        return Imported(Connection(tunnels, **ids), FORMAT, tuple(self.notes))
+
+    # ------------------------------------------------------------------ one tunnel
+
+    def _get(self, block: _Block, name: str) -> tuple[str, str]:
+        """A value known to be there (see `_REQUIRED`) and its location, if usable."""
+        value, line = block.values[name]
+        if not value:
+            raise self.fail(line, f"{_LABELS[name]} is empty")
+        if name != "psk" and _PLACEHOLDER.search(value):
+            raise self.fail(
+                line, f"{_LABELS[name]} is still AWS's placeholder {show(value)}; "
+                "write the real value there (for the Customer Gateway outside address, this "
+                "box's public address) or download the configuration again"
+            )
+        return value, f"line {line}"
+
+    def _tunnel(self, block: _Block, index: int) -> Tunnel:
+        path = self.path
+        tunnel = f"IPsec Tunnel #{block.number}"
+        missing = [name for name in _REQUIRED if name not in block.values]
+        if missing:
+            more = f" and {len(missing) - 1} more value(s)" if len(missing) > 1 else ""
+            raise self.fail(
+                block.line, f"{tunnel} has no {_LABELS[missing[0]]}{more} "
+                "(the file may be truncated)"
+            )
+        psk, _ = self._get(block, "psk")
+        value, where = self._get(block, "customer_outside")
+        customer = ipv4(value, f"{tunnel}: the Customer Gateway outside address", path, where)
+        value, where = self._get(block, "aws_outside")
+        aws = ipv4(value, f"{tunnel}: the Virtual Private Gateway outside address", path, where)
+        value, where = self._get(block, "customer_inside")
+        customer_inside = ipv4_interface(
+            value, f"{tunnel}: the Customer Gateway inside address", path, where
+        )
+        value, where = self._get(block, "aws_inside")
+        aws_inside = ipv4_interface(
+            value, f"{tunnel}: the Virtual Private Gateway inside address", path, where
+        )
+        return Tunnel(
+            name=DEFAULT_NAMES[index],
+            customer_outside_ip=customer,
+            aws_outside_ip=aws,
+            customer_inside_cidr=customer_inside,
+            aws_inside_cidr=aws_inside,
+            psk=Secret(psk),
+            mark=DEFAULT_MARKS[index],
+            crypto=self._crypto(block),
+        )
+
+    def _crypto(self, block: _Block) -> Crypto:
+        path = self.path
+        tunnel = f"IPsec Tunnel #{block.number}"
+        ike_version = self._ike_version(block)
+        group_text, group_at = self._get(block, "ike_group")
+        ike_group = dh_group(group_text, f"{tunnel}: the IKE Diffie-Hellman group", path, group_at)
+        if ike_group is None:
+            raise AwsFileError(path, group_at, f"{tunnel}: IKE needs a Diffie-Hellman group")
+        ike = proposal(
+            self._get(block, "ike_encryption"), self._get(block, "ike_integrity"),
+            (ike_group, group_at), phase=1, path=path,
+        )
+        esp_group, group_at = None, ""
+        if "esp_group" in block.values:
+            group_text, group_at = self._get(block, "esp_group")
+            esp_group = dh_group(group_text, f"{tunnel}: the IPsec PFS group", path, group_at)
+        else:
+            self.notes.append(f"{tunnel} names no Perfect Forward Secrecy group; ESP without PFS")
+        esp = proposal(
+            self._get(block, "esp_encryption"), self._get(block, "esp_integrity"),
+            (esp_group, group_at), phase=2, path=path,
+        )
+        ike_lifetime = self._seconds(block, "ike_lifetime")
+        esp_lifetime = self._seconds(block, "esp_lifetime")
+        defaults = Crypto()
+        if "dpd_interval" in block.values and "dpd_retries" in block.values:
+            value, line = block.values["dpd_interval"]
+            interval = whole_number(value, f"{tunnel}: 'DPD Interval'", path, f"line {line}")
+            value, line = block.values["dpd_retries"]
+            retries = whole_number(value, f"{tunnel}: 'DPD Retries'", path, f"line {line}")
+            timeout, note = dpd_timeout(interval, retries)
+            if note:
+                self.notes.append(f"{tunnel}: {note}")
+        else:
+            interval, timeout = defaults.dpd_delay, defaults.dpd_timeout
+            self.notes.append(
+                f"{tunnel} gives no DPD Interval/Retries; using the seed's "
+                f"{interval} s delay and {timeout} s timeout"
+            )
+        return Crypto(
+            ike_version=ike_version,
+            ike=ike,
+            esp=esp,
+            ike_lifetime=ike_lifetime,
+            esp_lifetime=esp_lifetime,
+            dpd_delay=interval,
+            dpd_timeout=timeout,
+            dpd_action=defaults.dpd_action,
+        )
+
+    def _ike_version(self, block: _Block) -> int:
+        if "ike_version" not in block.values:
+            self.notes.append(f"IPsec Tunnel #{block.number} names no IKE version; assuming IKEv1")
+            return 1
+        value, line = block.values["ike_version"]
+        match = re.fullmatch(r"(?:ike\s*v?)?([12])", value.strip().lower())
+        if not match:
+            raise self.fail(line, f"the IKE version must be IKEv1 or IKEv2, not {show(value)}")
+        return int(match.group(1))
+
+    def _seconds(self, block: _Block, name: str) -> int:
+        value, where = self._get(block, name)
+        match = _SECONDS.fullmatch(value.strip())
+        if not match:
+            raise AwsFileError(
+                self.path, where, f"{_LABELS[name]} is not a number of seconds: {show(value)}"
+            )
+        return int(match.group(1))
