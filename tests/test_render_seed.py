@@ -185,3 +185,10 @@ def test_every_note_is_documented() -> None:
     assert len(ids) >= 15
     missing = [i for i in ids if f"{{#{i}}}" not in documented and f'id="{i}"' not in documented]
     assert not missing, f"notes without a section in docs/deviations.md: {missing}"
+
+
+def test_updown_script_leaves_forwarding_alone_when_declined() -> None:
+    assert "net.ipv4.ip_forward=1" in updown.script(seed_setup(mode="updown"))
+    declined = updown.script(seed_setup(mode="updown", enable_forwarding=False))
+    assert "ip_forward" not in declined
+    assert "net.ipv4.conf.${TUNNEL_NAME}.rp_filter=2" in declined

@@ -139,6 +139,34 @@ class RestartStrongswan:
 
 
 @dataclass(frozen=True)
+class LoadSwanctl:
+    """Have the IKE daemon run the swanctl configuration: `swanctl --load-all`.
+
+    The swanctl counterpart of `RestartStrongswan`. When the plan changed
+    anything, the daemon is restarted first (charon reads charon.conf's
+    `install_routes`/`routing_table` only when it starts), exactly as
+    `ipsec restart` does for the starter; then every file under
+    /etc/swanctl/conf.d is loaded over vici. Undo restores the files first and
+    loads them again, which unloads the wizard's connections (swanctl unloads
+    what is no longer in its files).
+
+    Attributes:
+        conns: the connections the files define; apply waits until the daemon
+            lists them, so a file the daemon rejects fails the step.
+    """
+
+    conns: tuple[str, ...] = ()
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("swanctl", "--load-all", "--noprompt")
+
+    @property
+    def undo_argv(self) -> tuple[str, ...]:
+        return ("swanctl", "--load-all", "--noprompt")
+
+
+@dataclass(frozen=True)
 class SystemdUnit:
     """Reload systemd and enable+start (or restart) one unit."""
 
@@ -175,6 +203,7 @@ Operation = (
     | AddRoute
     | AddIptablesRule
     | RestartStrongswan
+    | LoadSwanctl
     | SystemdUnit
     | DaemonReload
 )

@@ -11,6 +11,17 @@ conn, the secret, the VTI, the routes, the iptables rules, the sysctls; then
 what is shared (physical/LAN sysctls, install_routes, persistence), the
 daemon restart, and the heartbeat. Updown mode replaces the per-tunnel steps
 #2-#5 with the updown script, as the document describes.
+
+Two choices retarget the same steps at today's Ubuntu (docs/targets.md):
+`backend="swanctl"` writes the conns and keys as swanctl files
+("swanctl.conf", "swanctl.secrets") where `config setup` and the per-tunnel
+conn/secret steps were, and loads them ("swanctl.load") where strongSwan was
+restarted; `persistence="netplan"|"networkd"` keeps the runtime steps as they
+are but persists through sysctl.d, netplan or systemd-networkd and a systemd
+unit ("persistence.sysctl", "persistence.netplan"/"persistence.networkd",
+"persistence.iptables") instead of sysctl.conf, /etc/network/interfaces and
+rc.local. With the document's own choices (stroke, seed) the plan is the
+document's, step for step.
 """
 
 from __future__ import annotations
@@ -18,15 +29,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from wizard.model import Setup, Tunnel
-from wizard.operations import DaemonReload, Operation, RestartStrongswan, SystemdUnit
+from wizard.operations import (
+    DaemonReload,
+    LoadSwanctl,
+    Operation,
+    RestartStrongswan,
+    SystemdUnit,
+)
 from wizard.plan_types import FileChange, Note, Plan, Step
 from wizard.render import (
     heartbeat,
     interface,
     ipsec,
     iptables,
+    modern,
     notes,
     persistence,
+    swanctl,
     sysctl,
     updown,
 )
@@ -64,17 +83,31 @@ def _ordinal(tunnel: Tunnel, index: int) -> str:
     return f"Tunnel #{index + 1}"
 
 
-def build_plan(setup: Setup, read: FileReader = lambda path: None) -> Plan:
+def build_plan(
+    setup: Setup,
+    read: FileReader = lambda path: None,
+    *,
+    heartbeat_command: str = heartbeat.DEFAULT_COMMAND,
+) -> Plan:
     """Every step for `setup`, against the files `read` returns.
 
     The setup is assumed valid (see `wizard.model.validate`); the plan does not
     second-guess it.
+
+    Args:
+        setup: the model.
+        read: reads a target file's current text (None when absent).
+        heartbeat_command: absolute path of the `vpn-wizard` executable the
+            heartbeat unit runs (renderers do not look at the host to find it).
     """
     files = _Files(read)
     steps: list[Step] = []
-    manual = setup.choices.mode == "manual"
+    choices = setup.choices
+    manual = choices.mode == "manual"
+    stroke = choices.backend == "stroke"
+    modern_persistence = choices.persistence in ("netplan", "networkd")
 
-    if setup.choices.enable_forwarding:
+    if choices.enable_forwarding:
         block, op = sysctl.forwarding()
         steps.append(
             Step(
@@ -82,23 +115,27 @@ def build_plan(setup: Setup, read: FileReader = lambda path: None) -> Plan:
                 "Enable IP packet forwarding",
                 "Lets this box route packets between its LAN and the tunnels.",
                 "#1 steps 1-2",
-                files=(files.block(sysctl.SYSCTL_CONF, block, 0o644),),
+                files=() if modern_persistence
+                else (files.block(sysctl.SYSCTL_CONF, block, 0o644),),
                 commands=(op,),
-                notes=(notes.SYSCTL_W,),
+                notes=(notes.SYSCTL_W,) + ((notes.SYSCTL_D,) if modern_persistence else ()),
             )
         )
 
-    steps.append(
-        Step(
-            "ipsec.config-setup",
-            "Allow both tunnels' IKE SAs at once (uniqueids=no)",
-            "Both tunnels share this box's identity; with unique IDs strongSwan would "
-            "tear one down when the other connects.",
-            "#1 step 3",
-            files=(files.block(ipsec.IPSEC_CONF, ipsec.config_setup_block(), 0o644),),
-            notes=(notes.UNIQUEIDS_BLOCK,),
+    if stroke:
+        steps.append(
+            Step(
+                "ipsec.config-setup",
+                "Allow both tunnels' IKE SAs at once (uniqueids=no)",
+                "Both tunnels share this box's identity; with unique IDs strongSwan would "
+                "tear one down when the other connects.",
+                "#1 step 3",
+                files=(files.block(ipsec.IPSEC_CONF, ipsec.config_setup_block(), 0o644),),
+                notes=(notes.UNIQUEIDS_BLOCK,),
+            )
         )
-    )
+    else:
+        steps.extend(_swanctl_file_steps(setup, files))
 
     for index, tunnel in enumerate(setup.tunnels):
         steps.extend(_tunnel_steps(setup, tunnel, index, files, manual))
@@ -110,10 +147,12 @@ def build_plan(setup: Setup, read: FileReader = lambda path: None) -> Plan:
             "Traffic leaving through the physical (and LAN) interfaces must not be matched "
             "against the tunnels' catch-all policies, or it is encrypted twice.",
             "#4 step 1",
-            files=(files.block(sysctl.SYSCTL_CONF, sysctl.host_interface_block(setup), 0o644),),
+            files=() if modern_persistence else
+            (files.block(sysctl.SYSCTL_CONF, sysctl.host_interface_block(setup), 0o644),),
             commands=tuple(sysctl.host_interface_values(setup)),
-            notes=(notes.SYSCTL_COMMENTS, notes.PHYSICAL_SYSCTL_ONCE, notes.SYSCTL_W)
-            + ((notes.LAN_DISABLE_XFRM,) if setup.choices.lan_interfaces else ()),
+            notes=((notes.SYSCTL_D,) if modern_persistence else (notes.SYSCTL_COMMENTS,))
+            + (notes.PHYSICAL_SYSCTL_ONCE, notes.SYSCTL_W)
+            + ((notes.LAN_DISABLE_XFRM,) if choices.lan_interfaces else ()),
         )
     )
 
@@ -125,7 +164,7 @@ def build_plan(setup: Setup, read: FileReader = lambda path: None) -> Plan:
             "route in table 220 would capture everything.",
             "#2 step 3",
             files=(files.block(ipsec.CHARON_CONF, ipsec.install_routes_block(), 0o644),),
-            notes=(notes.INSTALL_ROUTES_BLOCK,)
+            notes=(notes.INSTALL_ROUTES_BLOCK, notes.ROUTING_TABLE)
             + (() if manual else (notes.INSTALL_ROUTES_UPDOWN,)),
         )
     )
@@ -144,44 +183,139 @@ def build_plan(setup: Setup, read: FileReader = lambda path: None) -> Plan:
             )
         )
 
-    if manual and setup.choices.persistence == "seed":
+    if manual and choices.persistence == "seed":
         steps.append(_persistence_step(setup, files))
+    elif modern_persistence:
+        steps.extend(_modern_persistence_steps(setup, files))
 
-    steps.append(
-        Step(
-            "strongswan.restart",
-            "Restart strongSwan",
-            "The daemon reads the new conns, secrets and charon settings only on restart.",
-            "Automated Tunnel Healthcheck and Failover, step 4",
-            commands=(RestartStrongswan(),),
-            notes=() if not manual else (notes.STRONGSWAN_RESTART,),
-        )
-    )
-
-    if setup.choices.heartbeat:
+    if stroke:
         steps.append(
             Step(
-                "heartbeat",
-                "Run the tunnel heartbeat as a service",
-                "AWS's dead peer detection may tear down an idle tunnel; pinging each AWS "
-                "inside address keeps both tunnels busy.",
-                "Tunnel Heartbeat",
-                files=(
-                    files.whole(heartbeat.SCRIPT, heartbeat.script(setup), 0o755),
-                    files.whole(heartbeat.UNIT, heartbeat.unit(setup), 0o644),
-                ),
-                commands=(DaemonReload(), SystemdUnit(heartbeat.UNIT_NAME)),
-                notes=(notes.HEARTBEAT_SERVICE,),
+                "strongswan.restart",
+                "Restart strongSwan",
+                "The daemon reads the new conns, secrets and charon settings only on restart.",
+                "Automated Tunnel Healthcheck and Failover, step 4",
+                commands=(RestartStrongswan(),),
+                notes=() if not manual else (notes.STRONGSWAN_RESTART,),
             )
         )
+    else:
+        steps.append(
+            Step(
+                "swanctl.load",
+                "Load the connections into strongSwan (swanctl --load-all)",
+                "The daemon takes the swanctl files over vici; it is restarted first when "
+                "its charon settings may have changed, and both tunnels are then initiated.",
+                "Automated Tunnel Healthcheck and Failover, step 4",
+                commands=(LoadSwanctl(swanctl.connection_names(setup)),),
+                notes=(notes.SWANCTL_LOAD,),
+            )
+        )
+
+    if choices.heartbeat:
+        steps.append(_heartbeat_step(setup, files, heartbeat_command))
     return Plan(tuple(steps), setup.secrets())
+
+
+def _heartbeat_step(setup: Setup, files: _Files, command: str) -> Step:
+    return Step(
+        "heartbeat",
+        "Run the tunnel heartbeat as a service",
+        "AWS's dead peer detection may tear down an idle tunnel; pinging each AWS "
+        "inside address keeps both tunnels busy.",
+        "Tunnel Heartbeat",
+        files=(files.whole(heartbeat.UNIT, heartbeat.unit(setup, command), 0o644),),
+        commands=(DaemonReload(), SystemdUnit(heartbeat.UNIT_NAME)),
+        notes=(notes.HEARTBEAT_SERVICE, heartbeat.without_systemd_note(setup, command)),
+    )
+
+
+def _swanctl_file_steps(setup: Setup, files: _Files) -> Iterable[Step]:
+    """Seed #1 steps 3-4 for the swanctl backend: both tunnels' conns, then both keys."""
+    yield Step(
+        "swanctl.conf",
+        "Add the strongSwan connections Tunnel1 and Tunnel2 (swanctl)",
+        "Describes each tunnel: its AWS endpoint, the proposals, lifetimes, DPD, and the mark "
+        "that ties it to its tunnel interface; both IKE SAs may share this box's identity.",
+        "#1 step 3",
+        files=(files.whole(swanctl.SWANCTL_CONF, swanctl.conf(setup), 0o644),),
+        notes=(notes.SWANCTL_FILES, notes.SWANCTL_LIFETIMES, notes.SWANCTL_PROPOSALS,
+               notes.SWANCTL_DPD),
+    )
+    yield Step(
+        "swanctl.secrets",
+        "Add the tunnels' pre-shared keys (swanctl)",
+        "Authenticates this box and each AWS endpoint to each other.",
+        "#1 step 4",
+        files=(files.whole(swanctl.SWANCTL_SECRETS, swanctl.secrets(setup), 0o600),),
+        notes=(notes.SWANCTL_FILES,),
+    )
+
+
+def _modern_persistence_steps(setup: Setup, files: _Files) -> Iterable[Step]:
+    """Seed #4-#5 for netplan/networkd boxes: sysctl.d, the tunnels, the rules' unit."""
+    manual = setup.choices.mode == "manual"
+    yield Step(
+        "persistence.sysctl",
+        "Keep the kernel settings across reboots (sysctl.d)",
+        "Forwarding and the interfaces' IPsec switches are set again at every boot.",
+        "#1 steps 1-2, #4 steps 1-2",
+        files=(files.whole(modern.SYSCTL_D, modern.sysctl_d(setup), 0o644),),
+        notes=(notes.SYSCTL_D, notes.SYSCTL_COMMENTS)
+        + ((notes.SYSCTL_D_TUNNELS,) if manual else (notes.UPDOWN_PERSISTENCE,))
+        + (notes.PERSISTENCE_BOOT_ONLY,),
+    )
+    if not manual:
+        return
+    if setup.choices.persistence == "netplan":
+        yield Step(
+            "persistence.netplan",
+            "Define the tunnel interfaces in netplan",
+            "At boot systemd-networkd creates both VTIs with their inside addresses, MTU and "
+            "VPC routes, as the document's /etc/network/interfaces stanza did.",
+            "#5 step 3",
+            files=(files.whole(modern.NETPLAN, modern.netplan(setup), 0o600),),
+            notes=(notes.NETPLAN_NO_PEER, notes.PERSISTENCE_BOOT_ONLY),
+        )
+    else:
+        changes = []
+        for tunnel in setup.tunnels:
+            netdev_path, network_path = modern.networkd_paths(tunnel)
+            changes.append(files.whole(netdev_path, modern.netdev(setup, tunnel), 0o644))
+            changes.append(files.whole(network_path, modern.network(setup, tunnel), 0o644))
+        yield Step(
+            "persistence.networkd",
+            "Define the tunnel interfaces for systemd-networkd",
+            "At boot systemd-networkd creates both VTIs with their inside addresses, MTU and "
+            "VPC routes, as the document's /etc/network/interfaces stanza did.",
+            "#5 step 3",
+            files=tuple(changes),
+            notes=(notes.NETWORKD_INDEPENDENT, notes.PERSISTENCE_BOOT_ONLY),
+        )
+    yield Step(
+        "persistence.iptables",
+        "Restore the iptables rules at boot (systemd unit)",
+        "Without it the mangle rules made above are gone after a restart.",
+        "#5 steps 1-2",
+        files=(files.whole(modern.IPTABLES_UNIT, modern.iptables_unit(setup), 0o644),),
+        commands=(DaemonReload(), SystemdUnit(modern.IPTABLES_UNIT_NAME)),
+        notes=(notes.IPTABLES_UNIT, notes.PERSISTENCE_BOOT_ONLY),
+    )
 
 
 def _tunnel_steps(
     setup: Setup, tunnel: Tunnel, index: int, files: _Files, manual: bool
 ) -> Iterable[Step]:
-    slug = tunnel.name.lower()
     where = _ordinal(tunnel, index)
+    if setup.choices.backend == "stroke":
+        yield from _stroke_conn_steps(setup, tunnel, where, files)
+    if not manual:
+        return
+    yield from _runtime_steps(setup, tunnel, where)
+
+
+def _stroke_conn_steps(setup: Setup, tunnel: Tunnel, where: str, files: _Files) -> Iterable[Step]:
+    slug = tunnel.name.lower()
     yield Step(
         f"{slug}.conn",
         f"Add the strongSwan connection {tunnel.name}",
@@ -197,8 +331,11 @@ def _tunnel_steps(
         f"{where} · #1 step 4",
         files=(files.block(ipsec.IPSEC_SECRETS, ipsec.secrets_block(setup, tunnel), 0o600),),
     )
-    if not manual:
-        return
+
+
+def _runtime_steps(setup: Setup, tunnel: Tunnel, where: str) -> Iterable[Step]:
+    """Seed #2-#4 for one tunnel, run now (manual mode), whatever the persistence."""
+    slug = tunnel.name.lower()
     yield Step(
         f"{slug}.interface",
         f"Create the tunnel interface {tunnel.name}",

@@ -6,7 +6,8 @@
 # into it, so every host path stays readable (the repo, even under /tmp in
 # CI, the interpreter under /root/.pyenv, /etc with strongSwan's defaults)
 # while every write lands in UML's memory. Stage 2 builds the topology and
-# then serves the control channel on /dev/tty1 until told to power off.
+# then starts agent.py, which serves the control channel on /dev/tty1 until
+# the host closes it.
 #
 # Topology (documentation ranges only; nothing leaves UML):
 #   lan ns  eth0 192.0.2.10/24 ── lan0 192.0.2.1/24   cgw = root ns
@@ -23,6 +24,13 @@ export PYTHONDONTWRITEBYTECODE=1
 fail() {
     echo "LAB_INIT_FAILED: $*"
     poweroff -f
+}
+
+# Progress on the kernel console with the kernel's clock, without a process
+# start (about 20 ms each under UML): for reading a slow boot in CI's log.
+mark() {
+    read -r up _ </proc/uptime
+    echo "lab-init: $* at ${up}s"
 }
 
 if [ "${1:-}" != stage2 ]; then
@@ -47,6 +55,7 @@ fi
 # --- stage 2: / is the overlay; writes go to tmpfs -----------------------
 mount -t proc proc /proc || fail "mount /proc"
 mount -t sysfs sysfs /sys || fail "mount /sys"
+mark "overlay root"
 mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
@@ -66,6 +75,7 @@ ln -s "/usr/lib/uml/modules/$kver" "/usr/lib/modules/$kver"
 echo /sbin/modprobe > /proc/sys/kernel/modprobe
 modprobe -a ip_vti esp4 xfrm_user veth iptable_mangle iptable_filter xt_TCPMSS xt_mark \
     xt_esp xt_tcpudp hmac cbc authenc echainiv seqiv || fail "modprobe"
+mark "modules"
 
 # UML's kernel has no nf_tables for IPv4: the nft flavour fails on mangle.
 # The product keeps calling plain iptables; the alternative decides.
@@ -75,81 +85,68 @@ for t in iptables ip6tables; do
 done
 
 hostname cgw
-mkdir -p /lab
-chmod 700 /lab
+mark "alternatives"
 
 # --- topology ---------------------------------------------------------------
+# One `ip -batch` per namespace: a process start costs about 20 ms here. In a
+# subshell with -e, so the first failure reaches fail() (PID 1 must not exit).
+(
 set -e
-ip link set lo up
 for ns in lan vgw vpc; do
     ip netns add "$ns"
-    ip -n "$ns" link set lo up
 done
-ip link add eth0 type veth peer name wan0 netns vgw
-ip link add lan0 type veth peer name eth0 netns lan
-ip -n vgw link add vpc0 type veth peer name eth0 netns vpc
-
-ip addr add 198.51.100.10/24 dev eth0
-ip link set eth0 up
-ip addr add 192.0.2.1/24 dev lan0
-ip link set lan0 up
-ip route add default via 198.51.100.1
-
-ip -n lan addr add 192.0.2.10/24 dev eth0
-ip -n lan link set eth0 up
-ip -n lan route add default via 192.0.2.1
-
-ip -n vgw addr add 198.51.100.1/24 dev wan0
-ip -n vgw addr add 198.51.100.2/24 dev wan0
-ip -n vgw link set wan0 up
-ip -n vgw addr add 203.0.113.1/24 dev vpc0
-ip -n vgw link set vpc0 up
+ip -batch - <<'IP'
+link set lo up
+link add eth0 type veth peer name wan0 netns vgw
+link add lan0 type veth peer name eth0 netns lan
+addr add 198.51.100.10/24 dev eth0
+link set eth0 up
+addr add 192.0.2.1/24 dev lan0
+link set lan0 up
+route add default via 198.51.100.1
+IP
+ip -n lan -batch - <<'IP'
+link set lo up
+addr add 192.0.2.10/24 dev eth0
+link set eth0 up
+route add default via 192.0.2.1
+IP
+ip -n vgw -batch - <<'IP'
+link set lo up
+link add vpc0 type veth peer name eth0 netns vpc
+addr add 198.51.100.1/24 dev wan0
+addr add 198.51.100.2/24 dev wan0
+link set wan0 up
+addr add 203.0.113.1/24 dev vpc0
+link set vpc0 up
+IP
+ip -n vpc -batch - <<'IP'
+link set lo up
+addr add 203.0.113.10/24 dev eth0
+link set eth0 up
+route add default via 203.0.113.1
+IP
 # A decapsulated packet keeps its tunnel mark; forwarded out of an interface
 # without disable_xfrm it would match the marked 0/0 policy and go straight
 # back into the tunnel (NOTES.md). Both of the vgw's real interfaces need it.
-ip netns exec vgw sysctl -qw net.ipv4.ip_forward=1 \
+# Like AWS, the vgw routes nothing from the outside into the VPC in clear:
+# wan0 does not forward (the check is on the input interface), so only what
+# arrives decapsulated on a VTI reaches the VPC, and a test that pings the VPC
+# proves a tunnel.
+ip netns exec vgw sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.wan0.forwarding=0 \
     net.ipv4.conf.wan0.disable_xfrm=1 net.ipv4.conf.wan0.disable_policy=1 \
     net.ipv4.conf.vpc0.disable_xfrm=1 net.ipv4.conf.vpc0.disable_policy=1
-
-ip -n vpc addr add 203.0.113.10/24 dev eth0
-ip -n vpc link set eth0 up
-ip -n vpc route add default via 203.0.113.1
-set +e
+) || fail "topology"
+mark "topology"
 
 # --- control channel --------------------------------------------------------
-# Requests come from uml.py on /dev/tty1 (con1, a pipe pair on the host),
-# apart from the kernel's own console on tty0, so kernel messages never mix
-# with command output. A request is one header line
-#   TOKEN NS TIMEOUT LENGTH
-# followed by LENGTH bytes of base64: a shell script. The script is kept in a
-# file and run from there, never as an argument, so what it carries (a PSK
-# for example) never shows in any process's argv. Its output goes to a file
-# first, so a daemon that inherits it cannot write into a later answer.
-serve() {
-    exec </dev/tty1 >/dev/tty1 2>&1
-    stty raw -echo
-    umask 077
-    echo "__LAB_READY__ $(cut -d' ' -f1 /proc/uptime)"
-    while read -r token ns tmo len; do
-        head -c "$len" | base64 -d >/lab/cmd.sh
-        case "$ns" in
-            -) set -- ;;
-            # ip netns exec makes a new mount namespace per call: to reach
-            # the vgw's charon (its own /run and ipsec.conf), join the mount
-            # and network namespaces of the process that started it.
-            vgw) set -- nsenter -t "$(cat /lab/vgw.pid 2>/dev/null || echo 0)" -m -n -- ;;
-            *) set -- ip netns exec "$ns" ;;
-        esac
-        timeout -k 3 "$tmo" "$@" /bin/sh /lab/cmd.sh </dev/null >"/lab/out.$token" 2>&1
-        rc=$?
-        cat "/lab/out.$token"
-        rm -f "/lab/out.$token"
-        printf '\n__LAB_END_%s_%s__\n' "$token" "$rc"
-    done
-}
-
-serve &
-# As PID 1 the shell also reaps the orphans daemons leave behind. The loop
-# ends when the host side closes the channel (EOF) or sends poweroff.
+# agent.py answers uml.py on /dev/tty1 (con1, a pipe pair on the host), apart
+# from the kernel's own console on tty0, so kernel messages never mix with
+# command output. uml.py passes its own interpreter as lab_python= on the
+# kernel command line (the kernel hands such words to init as variables).
+python=${lab_python:-python3}
+"$python" "$(dirname "$0")/agent.py" </dev/null >/dev/console 2>&1 &
+# As PID 1 this shell also reaps the orphans that daemons leave behind. The
+# wait ends when the agent does: the host closed the channel.
 wait
 poweroff -f

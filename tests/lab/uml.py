@@ -26,11 +26,12 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -56,6 +57,9 @@ VPC_CIDR = "203.0.113.0/24"
 NAMESPACES = ("lan", "vgw", "vpc")
 """Network namespaces besides the cgw (which is UML's root namespace)."""
 
+CHUNK = 2048
+"""Request bytes sent before waiting for the agent's ack; agent.py has the same."""
+
 _NS_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _READY = re.compile(rb"__LAB_READY__ ([0-9.]+)\n")
 
@@ -77,7 +81,7 @@ class Result:
     """What a command inside the lab answered."""
 
     rc: int
-    """Exit status; 124 (or 137) when the in-lab timeout stopped it."""
+    """Exit status; 124 when the lab's timeout killed the command."""
     out: str
     """Standard output and standard error, interleaved as written."""
 
@@ -119,6 +123,28 @@ def _kill_group(pgid: int) -> None:
     """SIGKILL a UML process group; UML's address-space helpers are in it too."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Host pids still running in process group `pgid`, zombies left out.
+
+    UML's helper processes outlive a SIGKILL of the main one for a moment,
+    and then wait as zombies for the host's init to reap them.
+    """
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Fields after the parenthesised command: state ppid pgrp ...
+        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            members.append(int(entry))
+    return members
 
 
 class Lab:
@@ -189,10 +215,13 @@ class Lab:
         why = lab_unavailable()
         if why:
             raise LabError(why)
-        # UML keeps a pid file and a control socket in uml_dir and its memory
-        # in an unlinked file under TMPDIR: keep both in RAM where possible.
+        # UML keeps a pid file and a control socket in uml_dir/umid (and
+        # removes them when it halts, even when this process died first) and
+        # its memory in an unlinked file under TMPDIR: keep both in RAM.
         shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-        self._uml_dir = tempfile.mkdtemp(prefix="vpn-wizard-lab-", dir=shm)
+        uml_dir = shm or tempfile.gettempdir()
+        umid = f"vpn-wizard-lab-{os.getpid()}-{secrets.token_hex(4)}"
+        self._uml_dir = os.path.join(uml_dir, umid)
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
         argv = [
@@ -203,8 +232,9 @@ class Lab:
             "rootflags=/",
             "ro",  # a second guard: before the overlay, the host's / is read-only
             f"init={INIT}",
-            f"uml_dir={self._uml_dir}",
-            "umid=lab",
+            f"lab_python={sys.executable}",
+            f"uml_dir={uml_dir}",
+            f"umid={umid}",
             "con=null",
             "ssl=null",
             "con0=null,fd:1",
@@ -254,14 +284,15 @@ class Lab:
             with contextlib.suppress(OSError):
                 os.close(self._to_uml)
             self._to_uml = None
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
         # Whatever is left of the group (UML's helpers) goes, in every case.
         _kill_group(proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while live_group_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
         if self._finalizer:
             self._finalizer.detach()
         for thread in self._threads:
@@ -271,6 +302,7 @@ class Lab:
                 os.close(self._from_uml)
             self._from_uml = None
         if self._uml_dir:
+            # Only there if UML was killed rather than halted.
             shutil.rmtree(self._uml_dir, ignore_errors=True)
             self._uml_dir = None
         self._broken = self._broken or "the lab was closed"
@@ -279,6 +311,11 @@ class Lab:
     def alive(self) -> bool:
         """Whether UML is running and its control channel can be used."""
         return self._proc is not None and self._proc.poll() is None and self._broken is None
+
+    @property
+    def pid(self) -> int | None:
+        """UML's main process on the host, also its process group; None before start."""
+        return self._proc.pid if self._proc else None
 
     @property
     def console(self) -> str:
@@ -320,23 +357,29 @@ class Lab:
         path: str,
         content: str | bytes,
         *,
-        mode: int = 0o644,
+        mode: int | None = None,
         append: bool = False,
         ns: str | None = None,
     ) -> None:
-        """Write a file inside the lab, its content never in any argv.
+        """Write (or append to) a file inside the lab, its content never in any argv.
 
         The content travels base64-encoded inside the request script and is
         decoded from a heredoc, so a PSK written this way shows in no process
-        list, and a failure message names only the path.
+        list, and a failure message names only the path. The file is created
+        0600 and only then given `mode` (default: an existing file keeps its
+        mode, a new one gets 0644), so a key is never readable in between.
         """
         data = content.encode() if isinstance(content, str) else content
         encoded = base64.encodebytes(data).decode("ascii")
         target = shlex.quote(path)
         redirect = ">>" if append else ">"
+        if mode is not None:
+            chmod = f"chmod {mode:o} {target}"
+        else:
+            chmod = f'[ -n "$existed" ] || chmod 644 {target}'
         script = (
-            f"set -e\nbase64 -d {redirect} {target} <<'__LAB_DATA__'\n{encoded}__LAB_DATA__\n"
-            f"chmod {mode:o} {target}\n"
+            f"set -e\numask 077\nexisted=$([ -e {target} ] && echo 1 || true)\n"
+            f"base64 -d {redirect} {target} <<'__LAB_DATA__'\n{encoded}__LAB_DATA__\n{chmod}\n"
         )
         self._request(script, ns, 30.0).check(f"writing {path}")
 
@@ -381,30 +424,45 @@ class Lab:
             seconds = max(1, int(timeout + 0.999))
             header = f"{token} {ns_field} {seconds} {len(payload)}\n".encode()
             marker = re.compile(rb"\n__LAB_END_" + token.encode() + rb"_(\d+)__\n")
+            ack = re.compile(rb"__LAB_ACK_" + token.encode() + rb"__\n")
             try:
-                self._send(header + payload)
+                # In CHUNK pieces, each after the agent read the last (agent.py).
+                self._send(header + payload[:CHUNK])
+                for start in range(CHUNK, len(payload), CHUNK):
+                    self._await(ack, time.monotonic() + 30, token)
+                    self._send(payload[start : start + CHUNK])
             except OSError as err:
                 self._broken = f"writing to UML failed: {err}"
                 raise LabError(self._broken) from err
             # The lab's own timeout fires first; this one catches a dead channel.
-            deadline = time.monotonic() + seconds + 15
-            with self._cond:
-                while True:
-                    match = marker.search(self._buf)
-                    if match:
-                        # Read the match before trimming: it views the buffer.
-                        rc = int(match.group(1))
-                        out = bytes(self._buf[: match.start()])
-                        del self._buf[: match.end()]
-                        return Result(rc, out.decode(errors="replace"))
-                    left = deadline - time.monotonic()
-                    if self._eof or left <= 0:
-                        self._broken = "no answer from UML" if not self._eof else "UML exited"
-                        raise LabError(
-                            f"{self._broken} (request {token}); console tail:\n"
-                            + self.console[-3000:]
-                        )
-                    self._cond.wait(min(left, 1.0))
+            match = self._await(marker, time.monotonic() + seconds + 15, token)
+            return Result(int(match[0]), match[1].decode(errors="replace"))
+
+    def _await(
+        self, pattern: re.Pattern[bytes], deadline: float, token: str
+    ) -> tuple[bytes, bytes]:
+        """Wait for `pattern` on the channel; consume it and what came before.
+
+        Returns the pattern's first group (or b"") and the bytes before it.
+        """
+        with self._cond:
+            while True:
+                match = pattern.search(self._buf)
+                if match:
+                    # Copy out before trimming: the match views the buffer.
+                    group = match.group(1) if pattern.groups else b""
+                    before = bytes(self._buf[: match.start()])
+                    del self._buf[: match.end()]
+                    return group, before
+                left = deadline - time.monotonic()
+                if self._eof or left <= 0:
+                    self._broken = self._broken or (
+                        "UML exited" if self._eof else "no answer from UML"
+                    )
+                    raise LabError(
+                        f"{self._broken} (request {token}); console tail:\n" + self.console[-3000:]
+                    )
+                self._cond.wait(min(left, 1.0))
 
     def _send(self, data: bytes) -> None:
         assert self._to_uml is not None
@@ -429,16 +487,18 @@ class Lab:
                 if left <= 0:
                     break
                 self._cond.wait(min(left, 0.5))
-        self._broken = "boot failed"
-        raise LabError(f"the lab did not boot; console tail:\n{self.console[-4000:]}")
+        self._broken = self._broken or "boot failed"
+        raise LabError(
+            f"the lab did not boot ({self._broken}); console tail:\n{self.console[-4000:]}"
+        )
 
     def _expire(self) -> None:
         self._broken = f"lifetime of {self.lifetime:.0f}s exceeded; UML killed"
         if self._proc is not None:
             _kill_group(self._proc.pid)
 
-    def _spawn(self, target: object, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 

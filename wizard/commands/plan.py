@@ -12,6 +12,7 @@ from wizard.model import Setup
 from wizard.plan import build_plan
 from wizard.plan_json import dumps, plan_document
 from wizard.preview import problems_renderable, render_plan
+from wizard.system.executable import vpn_wizard_command
 from wizard.system.paths import Root
 
 
@@ -29,7 +30,7 @@ def run_plan(args: argparse.Namespace) -> int:
         err.print(problems_renderable(loaded.problems))
         err.print("[bold red]The plan was not built:[/] fix the errors above. Nothing was changed.")
         return 2
-    plan = build_plan(loaded.setup, root.read)
+    plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
     if args.save_answers:
         from wizard.answers import AnswersError, save_answers
 

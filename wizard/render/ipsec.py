@@ -88,13 +88,21 @@ def secrets_block(setup: Setup, tunnel: Tunnel) -> ManagedBlock:
 
 
 def install_routes_block() -> ManagedBlock:
-    """Seed #2 step 3: keep strongSwan's routes out of table 220."""
+    """Seed #2 step 3: keep strongSwan's routes out of table 220, and the table itself unused.
+
+    `install_routes = no` is the document's line. `routing_table = 0` goes
+    with it: charon otherwise still installs a policy rule that sends every
+    lookup through table 220 first (`ip rule` shows "from all lookup 220"),
+    empty once routes are off, but a trap for anything else that puts a route
+    there. charon-systemd reads the same `charon` section, so both backends
+    share the block (see routing-table).
+    """
     return ManagedBlock(
         "install-routes",
-        "    install_routes = no",
+        "    install_routes = no\n    routing_table = 0",
         after=r"^\s*charon\s*\{",
         create="charon {\n{block}}\n",
-        supersedes=r"^\s*install_routes\s*=",
+        supersedes=r"^\s*(install_routes|routing_table)\s*=",
     )
 
 

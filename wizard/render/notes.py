@@ -95,3 +95,77 @@ STRONGSWAN_RESTART = Note(
     "The document restarts strongSwan only in updown mode; manual mode needs it too, to read "
     "the new conns, secrets and install_routes.",
 )
+ROUTING_TABLE = Note(
+    "routing-table",
+    "'routing_table = 0' is written beside 'install_routes = no': without it charon still adds "
+    "an (empty) policy-routing rule for table 220 that every lookup passes through.",
+)
+
+# --- swanctl backend (strongSwan without the ipsec starter) ---------------------------------
+SWANCTL_FILES = Note(
+    "swanctl-files",
+    "The conns go to /etc/swanctl/conf.d/vpn-wizard.conf and the keys to "
+    "vpn-wizard-secrets.conf (mode 0600), two files the wizard owns whole, instead of blocks "
+    "in ipsec.conf and ipsec.secrets.",
+)
+SWANCTL_LIFETIMES = Note(
+    "swanctl-lifetimes",
+    "swanctl has no ikelifetime/lifetime: the rekey, reauth, over and rand times are derived "
+    "the way stroke derives them (margintime 9m, rekeyfuzz 100%, reauth=yes) and written out.",
+)
+SWANCTL_PROPOSALS = Note(
+    "swanctl-proposals",
+    "swanctl proposals are strict: only the listed proposals are offered. ipsec.conf appends "
+    "strongSwan's defaults to a list without a trailing '!'.",
+)
+SWANCTL_DPD = Note(
+    "swanctl-dpd",
+    "dpdaction=hold becomes dpd_action = trap, and dpdaction=none becomes dpd_delay = 0s; "
+    "dpd_timeout applies to IKEv1 only, in swanctl as in ipsec.conf.",
+)
+SWANCTL_LOAD = Note(
+    "swanctl-load",
+    "The connections are loaded with 'swanctl --load-all'; the daemon is restarted first "
+    "when the plan changed anything, because charon reads install_routes only at start.",
+)
+
+# --- today's persistence: sysctl.d, netplan or systemd-networkd, a systemd unit -------------
+SYSCTL_D = Note(
+    "sysctl-d",
+    "Persistent kernel settings go to /etc/sysctl.d/60-vpn-wizard.conf, a file of the "
+    "wizard's own, not into /etc/sysctl.conf; a later file setting the same key wins at boot.",
+)
+SYSCTL_D_TUNNELS = Note(
+    "sysctl-d-tunnels",
+    "The tunnels' rp_filter and disable_policy are in the same file: systemd applies "
+    "per-interface lines again when the interface appears, which is when networkd creates "
+    "Tunnel1/Tunnel2.",
+)
+PERSISTENCE_BOOT_ONLY = Note(
+    "persistence-boot-only",
+    "These files take effect at the next boot. The running box already has the same state from "
+    "the steps above; 'netplan apply' and a networkd restart are never run, since either can "
+    "drop the SSH session the wizard is applied through.",
+)
+NETPLAN_NO_PEER = Note(
+    "netplan-no-peer",
+    "netplan cannot give a tunnel address a peer, so the inside address is written as the /30 "
+    "alone; the kernel routes the whole /30, AWS's end included, over the tunnel.",
+)
+NETWORKD_INDEPENDENT = Note(
+    "networkd-independent",
+    "The .netdev sets Independent=yes (as netplan does) instead of a Tunnel= line in the "
+    "physical interface's .network file, which stays the operator's, untouched.",
+)
+IPTABLES_UNIT = Note(
+    "iptables-unit",
+    "The mangle rules are restored by vpn-wizard-iptables.service, which deletes then appends "
+    "each rule (so never twice) and runs after netfilter-persistent; /etc/iptables/rules.v4 is "
+    "left to the operator.",
+)
+UPDOWN_PERSISTENCE = Note(
+    "updown-persistence",
+    "In updown mode only the sysctl file is written: the updown script creates the tunnel "
+    "interfaces, routes and rules each time a tunnel comes up, and a boot-time definition of "
+    "the same interface would make its 'ip link add' fail.",
+)

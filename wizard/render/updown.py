@@ -16,5 +16,13 @@ _TEMPLATE = (resources.files("wizard.render") / "aws-updown.sh.in").read_text(en
 
 
 def script(setup: Setup) -> str:
-    """The updown script's text; only the MTU depends on the setup."""
-    return _TEMPLATE.replace("__MTU__", str(setup.choices.mtu))
+    """The updown script's text; the MTU and forwarding follow the setup.
+
+    The document's script turns on `ip_forward` every time a tunnel comes up;
+    an operator who declined forwarding (the box is the only client) keeps it
+    off, so that line is dropped then.
+    """
+    text = _TEMPLATE.replace("__MTU__", str(setup.choices.mtu))
+    if not setup.choices.enable_forwarding:
+        text = text.replace("\tsysctl -w net.ipv4.ip_forward=1\n", "")
+    return text

@@ -1,0 +1,125 @@
+"""The only code that touches the host: files, netlink, sysctl, iptables, strongSwan, systemd.
+
+`System` bundles one adapter of each kind. Three ways to get one:
+
+* `System.real(root)` - on `/`, the real host (needs root); under any other
+  `--root`, real files in that directory and a simulated kernel beside them
+  (see `wizard.system.simulated`), so nothing on this machine's network
+  changes.
+* `System.recording(root)` - reads what is there, records every change in
+  `system.log` as the command an operator would type, writes nothing
+  anywhere (`--dry-run`, the TUI's dry-run screen).
+
+Every variant appends what it did to `system.log`, so the CLI can show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wizard.system.base import (
+    Address,
+    HostError,
+    Iptables,
+    LinkInfo,
+    Links,
+    Strongswan,
+    Sysctl,
+    Systemd,
+    VtiInfo,
+)
+from wizard.system.files import Files, FileState, RecordingFiles
+from wizard.system.paths import Root
+
+__all__ = [
+    "Address",
+    "FileState",
+    "Files",
+    "HostError",
+    "LinkInfo",
+    "Root",
+    "System",
+    "VtiInfo",
+]
+
+
+@dataclass
+class System:
+    """One adapter per kind of host state, plus the log of what was done.
+
+    Attributes:
+        root: where the target's files live.
+        files, links, sysctl, iptables, strongswan, systemd: the adapters.
+        log: every change made (or, when recording, that would be made), in
+            order, as command lines; never holds a secret.
+        dry_run: True when recording; the engine then keeps no journal.
+        simulated: True when the kernel side is the file-backed simulation.
+    """
+
+    root: Root
+    files: Files
+    links: Links
+    sysctl: Sysctl
+    iptables: Iptables
+    strongswan: Strongswan
+    systemd: Systemd
+    log: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    simulated: bool = False
+
+    @classmethod
+    def real(cls, root: Root) -> System:
+        """The host behind `root`: the real one on `/`, a simulated kernel elsewhere."""
+        log: list[str] = []
+        if not root.is_host:
+            return cls._simulated(root, log, writable=True)
+        from wizard.system.iptables import CommandIptables
+        from wizard.system.netlink import NetlinkLinks
+        from wizard.system.strongswan import IpsecStrongswan
+        from wizard.system.sysctl import ProcSysctl
+        from wizard.system.systemd import Systemctl
+
+        return cls(
+            root, Files(root, log), NetlinkLinks(log), ProcSysctl(log), CommandIptables(log),
+            IpsecStrongswan(log), Systemctl(log), log,
+        )
+
+    @classmethod
+    def recording(cls, root: Root) -> System:
+        """Reads `root` (and, on `/`, the live kernel); writes nothing anywhere."""
+        from wizard.system import recording as rec
+
+        inner = cls.real(root) if root.is_host else cls._simulated(root, [], writable=False)
+        log: list[str] = []
+        return cls(
+            root,
+            RecordingFiles(root, log),
+            rec.RecordingLinks(inner.links, log),
+            rec.RecordingSysctl(inner.sysctl, log),
+            rec.RecordingIptables(
+                inner.iptables, log, can_check=inner.simulated or rec.privileged()
+            ),
+            rec.RecordingStrongswan(inner.strongswan, log),
+            rec.RecordingSystemd(inner.systemd, log),
+            log,
+            dry_run=True,
+            simulated=inner.simulated,
+        )
+
+    @classmethod
+    def _simulated(cls, root: Root, log: list[str], *, writable: bool) -> System:
+        from wizard.system import simulated as sim
+
+        state = sim.SimState(root, writable=writable)
+        return cls(
+            root, Files(root, log), sim.SimLinks(state, log), sim.SimSysctl(state, log),
+            sim.SimIptables(state, log), sim.SimStrongswan(state, root, log),
+            sim.SimSystemd(state, log), log, simulated=True,
+        )
+
+    def close(self) -> None:
+        """Release sockets held by the adapters (netlink)."""
+        for adapter in (self.links, getattr(self.links, "inner", None)):
+            close = getattr(adapter, "close", None)
+            if close:
+                close()

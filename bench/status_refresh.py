@@ -1,0 +1,150 @@
+"""What one status refresh costs, beside what reading the same by hand costs.
+
+Prints, from one run on this box:
+
+* the CPU time (this process plus its children) of one `LiveStatus.snapshot()`
+  for two tunnels: vici (or `ipsec statusall` when there is no vici socket),
+  netlink, one `iptables -t mangle -S`, the heartbeat file;
+* the CPU time of the hand-made alternative: `ipsec statusall` plus
+  `ip -s link`, run once each;
+* the resident memory of the status panel (`StatusApp`, headless, with the
+  live source and its event watchers running).
+
+Run it where the tunnels are (`tests/lab/test_status_lab.py` runs it inside
+the lab with both tunnels up), or anywhere else: on a box with no tunnels it
+reads the two tunnels of an answers file if one is given, else two lab-like
+tunnels that do not exist, which still exercises every reader. The first
+line says which.
+
+    python bench/status_refresh.py [--answers FILE] [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from wizard.status import Expected, ExpectedTunnel, LiveStatus, expected_from_root
+from wizard.system.paths import Root
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its waited-for children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _stand_in() -> Expected:
+    """Two tunnels shaped like the seed's, at documentation addresses."""
+    return Expected(
+        (
+            ExpectedTunnel("Tunnel1", "198.51.100.1", "169.254.23.5", 100, ("203.0.113.0/24",),
+                           (("INPUT", ("-p", "esp", "-s", "198.51.100.1", "-d",
+                                       "198.51.100.10", "-j", "MARK", "--set-xmark", "100")),)),
+            ExpectedTunnel("Tunnel2", "198.51.100.2", "169.254.22.73", 200, ("203.0.113.0/24",),
+                           (("INPUT", ("-p", "esp", "-s", "198.51.100.2", "-d",
+                                       "198.51.100.10", "-j", "MARK", "--set-xmark", "200")),)),
+        ),
+        "bench stand-in",
+    )
+
+
+def _expected(args: argparse.Namespace) -> tuple[Expected, str]:
+    if args.answers:
+        from wizard import inputs
+        from wizard.status import expected_from_setup
+
+        loaded = inputs.load(None, args.answers, Root("/"))
+        return expected_from_setup(loaded.setup), f"the tunnels of {args.answers}"
+    found = expected_from_root(Root("/"))
+    if found.tunnels:
+        return found, "the tunnels configured on this box"
+    return _stand_in(), "two stand-in tunnels (none configured on this box)"
+
+
+def _measure(func, rounds: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(CPU ms, wall ms) per call, averaged over `rounds` calls after one warm-up."""
+    func()
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    for _ in range(rounds):
+        func()
+    return (_cpu() - cpu0) * 1000 / rounds, (time.perf_counter() - wall0) * 1000 / rounds
+
+
+def _by_hand() -> None:
+    for argv in (["ipsec", "statusall"], ["ip", "-s", "link"]):
+        subprocess.run(argv, capture_output=True, check=False, stdin=subprocess.DEVNULL)
+
+
+PANEL = """
+import resource, sys
+sys.path.insert(0, {repo!r})
+from screens.status import StatusApp
+from wizard.status import LiveStatus
+import bench.status_refresh as b
+expected = b._expected(b._parse(sys.argv[1:]))[0]
+app = StatusApp(LiveStatus(expected), refresh_interval=1.0)
+def done():
+    rss = [l for l in open('/proc/self/status') if l.startswith(('VmRSS', 'VmHWM'))]
+    app.exit(message=''.join(rss))
+app.call_later(lambda: app.set_timer({seconds}, done))
+app.run(headless=True, size=(120, 36))
+print(app.return_value if app.return_value is not None else '', end='')
+"""
+
+
+def _panel_memory(args: argparse.Namespace, seconds: float = 3.0) -> str:
+    """The panel's resident memory after `seconds` live, measured in a process of its own."""
+    repo = str(Path(__file__).resolve().parents[1])
+    argv = [sys.executable, "-c", PANEL.format(repo=repo, seconds=seconds)]
+    if args.answers:
+        argv += ["--answers", args.answers]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
+                          cwd=repo)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("Vm")]
+    if not lines:
+        return f"(panel did not report: {(proc.stderr or proc.stdout).strip()[-300:]})"
+    return ", ".join(" ".join(line.split()) for line in lines)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--answers", help="read the tunnels of this answers file")
+    parser.add_argument("--rounds", type=int, default=20)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    expected, what = _expected(args)
+    source = LiveStatus(expected)
+    first = source.snapshot()
+    up = sum(t.up for t in first.tunnels)
+    print(f"reading {what}; "
+          f"strongSwan {'running' if first.daemon_running else 'not running'}, "
+          f"read via {first.source}; tunnels up: {up}/{len(first.tunnels)}")
+
+    cpu, wall = _measure(source.snapshot, args.rounds)
+    print(f"one status refresh (2 tunnels):           {cpu:7.2f} ms CPU  {wall:7.2f} ms wall"
+          f"  (1 process: iptables -t mangle -S"
+          f"{'; + ipsec statusall' if first.source == 'ipsec statusall' else ''})")
+    if shutil.which("ipsec") and shutil.which("ip"):
+        cpu, wall = _measure(_by_hand, args.rounds)
+        print(f"ipsec statusall + ip -s link, once each:  {cpu:7.2f} ms CPU  {wall:7.2f} ms wall"
+              "  (processes: ipsec is a shell script that runs stroke, plus ip)")
+    else:
+        print("ipsec statusall + ip -s link: not measured (ipsec or ip is not installed)")
+    print(f"status panel, resident memory after 3 s live: {_panel_memory(args)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

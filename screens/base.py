@@ -1,0 +1,200 @@
+"""The frame every wizard step shares: sidebar, title, body, hint line, Back/Next, footer.
+
+A step subclasses `StepScreen` and yields its body from `compose_body`. Forms
+are made of `QuestionField`s built by `field()`; their answers go to the app,
+which applies them to the model through `wizard.questions` and validates with
+`wizard.model`, then asks the screen to `refresh_state()`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Header, Input, Static, TextArea
+
+from screens.widgets import QuestionField, Sidebar, problem_text
+from wizard.questions import BY_ID, Question
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+    from screens.flow import FlowStep
+
+
+class StepScreen(Screen[None]):
+    """One step of the wizard, framed."""
+
+    def __init__(self, step: FlowStep) -> None:
+        super().__init__(id=step.id, classes="step")
+        self.step = step
+
+    @property
+    def wizard(self) -> WizardApp:
+        """The app, typed: the model, the host facts and navigation live there."""
+        return cast("WizardApp", self.app)
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="")
+        with Horizontal(id="main"):
+            yield Sidebar(self.wizard.sidebar_entries(self.step.id))
+            with Vertical(id="content"):
+                yield Static(self.heading(), id="step-title")
+                with VerticalScroll(id="body"):
+                    yield Static("", id="step-problems")
+                    yield from self.compose_body()
+                yield Static("", id="hint")
+                with Horizontal(id="nav"):
+                    yield Button("Back", id="back", compact=True,
+                                 disabled=self.wizard.is_first(self.step.id))
+                    yield Static("", id="nav-status")
+                    yield Button(self.next_label(), id="next", variant="primary", compact=True)
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The step's own widgets."""
+        yield from ()
+
+    def heading(self) -> Text:
+        number = self.wizard.step_number(self.step.id)
+        return Text.assemble((f"Step {number} · ", "dim"), (self.step.title, "bold"))
+
+    def next_label(self) -> str:
+        return "Next"
+
+    def on_mount(self) -> None:
+        self.sub_title = self.step.title + (" · dry run" if self.wizard.dry_run else "")
+        for widget in self.query(Input):
+            widget.cursor_blink = self.wizard.cursor_blink
+        for area in self.query(TextArea):
+            area.cursor_blink = self.wizard.cursor_blink
+        self.refresh_state()
+        self.focus_first()
+
+    def on_screen_resume(self) -> None:
+        """Back on screen (a kept screen is shown again): show the model as it is now."""
+        if self.wizard.setup is not None:
+            for field in self.fields():
+                if field.question.id not in self.wizard.drafts:
+                    field.set_value(self.wizard.field_value(field.question))
+        self.refresh_state()
+
+    def focus_first(self) -> None:
+        """Focus the first thing to answer, so the keyboard starts in the form."""
+        body = self.query_one("#body")
+        for widget in body.query("*"):
+            shown = widget.display and all(
+                a.display for a in widget.ancestors if isinstance(a, Widget))
+            if isinstance(widget, Widget) and widget.focusable and shown:
+                widget.focus()
+                return
+        self.query_one("#next", Button).focus()
+
+    # ------------------------------------------------------------------ fields
+
+    def field(self, question_id: str) -> QuestionField:
+        """A form field for one question, showing the model's value (or the operator's draft)."""
+        question = BY_ID[question_id]
+        wizard = self.wizard
+        assert wizard.setup is not None
+        kind = question.kind_in(wizard.setup, wizard.context)
+        options = question.options(wizard.setup, wizard.context) if question.options else ()
+        return QuestionField(question, wizard.field_value(question), kind=kind, options=options)
+
+    def fields(self) -> list[QuestionField]:
+        return list(self.query(QuestionField))
+
+    @on(QuestionField.Answered)
+    def _answered(self, event: QuestionField.Answered) -> None:
+        self.wizard.answer(event.question_id, event.value)
+        self.answered(event.question_id)
+        self.refresh_state()
+
+    def answered(self, question_id: str) -> None:
+        """Hook: react to an answer after the model took it (show/hide dependent fields)."""
+
+    @on(QuestionField.Focused)
+    def _focused(self, event: QuestionField.Focused) -> None:
+        self.show_hint(event.question)
+
+    def show_hint(self, question: Question) -> None:
+        self.query_one("#hint", Static).update(Text(question.help, style="dim italic"))
+
+    # ------------------------------------------------------------------ state
+
+    def refresh_state(self) -> None:
+        """Show the model's problems under each field and the step's state in the sidebar."""
+        wizard = self.wizard
+        self.query_one(Sidebar).show(wizard.sidebar_entries(self.step.id))
+        problems = wizard.step_problems(self.step.id)
+        covered: set[int] = set()
+        for field in self.fields():
+            mine = field.question.problems(problems)
+            covered.update(id(p) for p in mine)
+            field.show_problems(mine, wizard.drafts.get(field.question.id))
+        rest = [p for p in problems if id(p) not in covered]
+        box = self.query_one("#step-problems", Static)
+        box.update(problem_text(rest))
+        box.display = bool(rest)
+        self.state_changed()
+
+    def state_changed(self) -> None:
+        """Hook: the model changed; update anything the step shows from it."""
+
+    def set_status(self, message: str, style: str = "yellow") -> None:
+        """One line beside the Next button: why Next did nothing, or what just happened."""
+        self.query_one("#nav-status", Static).update(Text(message, style=style))
+
+    def leave_reason(self) -> str | None:
+        """Why Next cannot leave this step yet, or None when it can."""
+        return None
+
+    async def go_next(self) -> None:
+        """Next was asked for: move on unless the step objects."""
+        reason = self.leave_reason()
+        if reason:
+            self.set_status(reason)
+            return
+        self.wizard.goto_offset(+1)
+
+    # ------------------------------------------------------------------ navigation
+
+    @on(Button.Pressed, "#next")
+    async def _next_pressed(self) -> None:
+        await self.go_next()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.wizard.goto_offset(-1)
+
+    @on(Sidebar.Jump)
+    def _jump(self, event: Sidebar.Jump) -> None:
+        if event.step_id != self.step.id:
+            self.wizard.goto(event.step_id)
+
+    def help_text(self) -> Text:
+        """The f1 help: the step's purpose, then each field's help."""
+        text = Text(self.step.help)
+        questions = [f.question for f in self.fields()]
+        if questions:
+            text.append("\n")
+        for question in questions:
+            text.append(f"\n{question.label}: ", style="bold")
+            text.append(question.help)
+        return text
+
+
+def refresh_fields_from_model(screen: StepScreen, question_ids: list[str]) -> None:
+    """Show the model's current value in these fields (after the model changed them itself)."""
+    setup = screen.wizard.setup
+    if setup is None:
+        return
+    for field in screen.fields():
+        if field.question.id in question_ids:
+            field.set_value(screen.wizard.field_value(field.question))

@@ -1,0 +1,644 @@
+"""The live status of both tunnels and the heartbeat, side by side.
+
+`StatusScreen` shows what a `wizard.status.StatusSource` reads: per tunnel
+the IKE and CHILD SAs, the VTI, its routes and mangle rules, the heartbeat,
+and a sparkline of the traffic through it; under them, `diagnose`'s findings
+in the operator's words.
+
+It is pushed rather than polled where the source allows: a `LiveStatus`
+source listens for strongSwan's `ike-updown`/`child-updown` events over vici
+and for the kernel's link/address/route events on a bound netlink socket,
+each in a worker thread that posts `StatusChanged` to the screen; a modest
+interval refresh keeps the counters and the heartbeat moving and stands in
+for the events where there are none (no vici socket). Snapshots are read in
+a worker thread too, so a slow `iptables` never freezes the keys.
+
+Keys bring the selected tunnel up or down (vici initiate/terminate) and run
+the AWS document's failover test (DROP everything from the tunnel's VGW
+address), each behind a confirmation. `StatusApp` is `vpn-wizard status`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Sparkline, Static
+
+from screens.dialogs import ConfirmDialog
+from wizard.status import (
+    EventSource,
+    StatusSnapshot,
+    StatusSource,
+    TunnelControls,
+    TunnelStatus,
+    diagnose,
+    heartbeat_silence_limit,
+    human_duration,
+)
+
+HISTORY = 60
+"""Traffic samples kept per tunnel for its sparkline (five minutes at the default interval)."""
+
+
+def human_bytes(count: float) -> str:
+    """"252 B", "5.3 kB", "1.2 MB": decimal units, as `ip -s -h link` prints them."""
+    value = float(count)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover
+
+
+def tunnel_label(index: int) -> str:
+    return f"Tunnel {index + 1}"
+
+
+class TunnelPanel(Vertical):
+    """One tunnel's column: its state in words, then a sparkline of its traffic."""
+
+    DEFAULT_CSS = """
+    TunnelPanel {
+        width: 1fr;
+        height: auto;
+        border: round $panel-lighten-2;
+        padding: 0 1;
+    }
+    TunnelPanel.-selected {
+        border: round $accent;
+    }
+    TunnelPanel.-down {
+        border-title-color: $error;
+    }
+    TunnelPanel .tunnel-body {
+        height: auto;
+    }
+    TunnelPanel .traffic-caption {
+        height: 1;
+        margin-top: 1;
+        color: $text-muted;
+    }
+    TunnelPanel Sparkline {
+        height: 2;
+        margin: 0;
+    }
+    """
+
+    def __init__(self, index: int, name: str) -> None:
+        super().__init__(id=f"tunnel-{index + 1}")
+        self.index = index
+        self.border_title = f"{tunnel_label(index)} · {name}"
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="tunnel-body")
+        yield Static("traffic, bytes/s", classes="traffic-caption")
+        yield Sparkline([], summary_function=max)
+
+    def show(self, snapshot: StatusSnapshot, tunnel: TunnelStatus, rates: list[float]) -> None:
+        """Render one tunnel of one snapshot, and its traffic history."""
+        self.set_class(not tunnel.up, "-down")
+        self.border_subtitle = "UP" if tunnel.up else "DOWN"
+        self.query_one(".tunnel-body", Static).update(tunnel_details(snapshot, tunnel))
+        caption = "traffic, bytes/s"
+        if rates:
+            caption += f" · now {human_bytes(rates[-1])}/s · peak {human_bytes(max(rates))}/s"
+        self.query_one(".traffic-caption", Static).update(caption)
+        self.query_one(Sparkline).data = rates or [0.0]
+
+
+def _ok(flag: bool | None) -> Text:
+    if flag is None:
+        return Text("?", style="yellow")
+    return Text("✓", style="green") if flag else Text("✗", style="bold red")
+
+
+def tunnel_details(snapshot: StatusSnapshot, t: TunnelStatus) -> Table:
+    """The words of one panel: a two-column table, label and value."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    state = Text("● UP", style="bold green") if t.up else Text("● DOWN", style="bold red")
+    peer = t.expected.aws_outside_ip or "?"
+    table.add_row("State", Text.assemble(state, f"  AWS endpoint {peer}"))
+
+    ike = t.ike
+    if not snapshot.daemon_running:
+        table.add_row("IKE", Text("strongSwan not running", style="red"))
+    elif ike is None:
+        table.add_row("IKE", Text("down (no SA)", style="red"))
+    else:
+        style = "green" if ike.state == "ESTABLISHED" else "yellow"
+        words = Text(ike.state, style=style)
+        if ike.established_s is not None:
+            words.append(f" {human_duration(ike.established_s)}")
+        if ike.rekey_in_s:
+            words.append(f" · rekey in {human_duration(ike.rekey_in_s)}", style="dim")
+        table.add_row("IKE", words)
+        if ike.algorithms:
+            table.add_row("", Text(ike.algorithms, style="dim"))
+
+    child = t.child
+    if child is None:
+        table.add_row("CHILD", Text("none", style="red" if ike is not None else "dim"))
+    else:
+        style = "green" if child.state == "INSTALLED" else "yellow"
+        words = Text(child.state, style=style)
+        if child.installed_s is not None:
+            words.append(f" {human_duration(child.installed_s)}")
+        if child.rekey_in_s:
+            words.append(f" · rekey in {human_duration(child.rekey_in_s)}", style="dim")
+        table.add_row("CHILD", words)
+        if child.algorithms:
+            table.add_row("", Text(child.algorithms, style="dim"))
+        pin = f" ({child.packets_in} pkts)" if child.packets_in is not None else ""
+        pout = f" ({child.packets_out} pkts)" if child.packets_out is not None else ""
+        table.add_row(
+            "", f"in {human_bytes(child.bytes_in)}{pin} · out {human_bytes(child.bytes_out)}{pout}"
+        )
+
+    link = t.link
+    if link is None:
+        missing = "not present (created when the tunnel comes up)" if (
+            t.expected.mode == "updown" and not t.up) else "missing"
+        table.add_row("VTI", Text(f"{t.name} {missing}", style="dim" if "created" in missing
+                                  else "red"))
+    else:
+        words = Text(f"{link.name} ")
+        words.append("up" if link.up else "down", style="green" if link.up else "bold red")
+        words.append(f" · mtu {link.mtu}")
+        if link.ikey is not None:
+            words.append(f" · key {link.ikey}")
+        table.add_row("VTI", words)
+        table.add_row(
+            "",
+            f"rx {human_bytes(link.rx_bytes)} · tx {human_bytes(link.tx_bytes)} · "
+            f"errors {link.rx_errors}/{link.tx_errors}",
+        )
+
+    if t.routes:
+        routes = Text()
+        for i, route in enumerate(t.routes):
+            if i:
+                routes.append(" · ")
+            routes.append(f"{route.dst} ")
+            routes.append_text(_ok(route.present))
+        table.add_row("Routes", routes)
+    if t.rules:
+        rules = Text()
+        for i, rule in enumerate(t.rules):
+            if i:
+                rules.append(" · ")
+            rules.append(f"{rule.label} ")
+            rules.append_text(_ok(rule.present))
+        table.add_row("Mangle", rules)
+
+    beat = t.heartbeat
+    if beat is not None:
+        words = Text(f"{beat.address} ")
+        if beat.last_reply is None:
+            words.append("no reply yet", style="red")
+        else:
+            silent = snapshot.taken_at - beat.last_reply
+            late = silent > heartbeat_silence_limit(snapshot.heartbeat_interval)
+            rtt = f"{beat.last_rtt_ms:.1f} ms" if beat.last_rtt_ms is not None else "?"
+            words.append(f"{rtt} · {human_duration(silent)} ago",
+                         style="bold red" if late else "")
+        words.append(f" · {beat.replies}/{beat.attempts} in 1 min", style="dim")
+        table.add_row("Ping", words)
+    elif t.expected.aws_inside_ip:
+        table.add_row("Ping", Text(f"{t.expected.aws_inside_ip} not pinged", style="dim"))
+    return table
+
+
+def headline(snapshot: StatusSnapshot) -> Text:
+    """One line on where the numbers come from, so an operator knows what to trust."""
+    text = Text()
+    if snapshot.daemon_running:
+        text.append(snapshot.daemon_detail or "strongSwan", style="bold")
+        text.append(f" via {snapshot.source}")
+    else:
+        text.append("strongSwan not running", style="bold red")
+        if snapshot.daemon_detail:
+            text.append(f" ({snapshot.daemon_detail})")
+    if snapshot.applied:
+        text.append(f" · rules via {snapshot.rules_source}", style="dim")
+        text.append(f" · tunnels from {snapshot.expected.origin}", style="dim")
+    return text
+
+
+def diagnosis_text(snapshot: StatusSnapshot) -> Text:
+    findings = diagnose(snapshot)
+    if not findings:
+        return Text("✓ Both tunnels up; nothing to report.", style="green")
+    text = Text()
+    for i, finding in enumerate(findings):
+        if i:
+            text.append("\n")
+        text.append("• ", style="bold red")
+        text.append(finding)
+    return text
+
+
+@dataclass
+class StatusChanged(Message):
+    """Something changed on the box (a vici or netlink event): read a fresh snapshot."""
+
+    reason: str
+
+
+@dataclass
+class SnapshotRead(Message):
+    """A worker thread finished reading a snapshot."""
+
+    snapshot: StatusSnapshot
+
+
+@dataclass
+class ActionDone(Message):
+    """A key's action (up, down, failover) finished, with what to tell the operator."""
+
+    notice: str
+    error: bool = False
+
+
+class StatusScreen(Screen[None]):
+    """Both tunnels side by side, live.
+
+    Args:
+        source: where snapshots come from (`LiveStatus`, or recorded data in tests).
+        refresh_interval: seconds between refreshes besides the event-driven
+            ones; None for none (tests, where the data never changes).
+        threaded: read snapshots and run actions in worker threads (the real
+            source); False reads in the event loop, for deterministic tests.
+        watch: listen for vici/netlink events when the source offers them.
+    """
+
+    DEFAULT_CSS = """
+    StatusScreen {
+        layout: vertical;
+    }
+    StatusScreen #status-title {
+        height: 1;
+        text-style: bold;
+        background: $panel;
+        padding: 0 1;
+    }
+    StatusScreen #status-head {
+        height: auto;
+        padding: 0 1;
+    }
+    StatusScreen #tunnels {
+        height: auto;
+    }
+    StatusScreen #nothing-applied {
+        height: auto;
+        padding: 1 2;
+    }
+    StatusScreen #diagnosis {
+        height: auto;
+        border: round $panel-lighten-2;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    StatusScreen #notice {
+        height: auto;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "select(0)", "Tunnel 1"),
+        Binding("2", "select(1)", "Tunnel 2"),
+        Binding("u", "bring_up", "Bring up"),
+        Binding("d", "take_down", "Take down"),
+        Binding("f", "failover", "Failover test"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    snapshot: reactive[StatusSnapshot | None] = reactive(None, init=False)
+    """The latest reading; every panel is redrawn from it."""
+    selected: reactive[int] = reactive(0, init=False)
+    """Index of the tunnel the keys act on."""
+
+    def __init__(
+        self,
+        source: StatusSource,
+        *,
+        refresh_interval: float | None = 5.0,
+        threaded: bool = True,
+        watch: bool = True,
+    ) -> None:
+        super().__init__(id="status")
+        self.source = source
+        self.refresh_interval = refresh_interval
+        self.threaded = threaded
+        self.watch_events = watch
+        self._stop = threading.Event()
+        self._history: dict[str, deque[float]] = {}
+        self._last_bytes: dict[str, tuple[float, int]] = {}
+        self._blocked: set[str] = set()
+        self._refresh_pending = False
+        self._layout: tuple[str, ...] | None = None
+
+    # -- layout ------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("vpn-wizard · tunnel status", id="status-title")
+        yield Static("", id="status-head")
+        yield Horizontal(id="tunnels")
+        yield Static("", id="diagnosis")
+        yield Static("", id="notice")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#diagnosis", Static).border_title = "Diagnosis"
+        # The first reading is synchronous, so the screen never shows empty panels.
+        self._apply(self.source.snapshot())
+        if self.refresh_interval:
+            self.set_interval(self.refresh_interval, self.action_refresh)
+        if self.watch_events and isinstance(self.source, EventSource):
+            self._watch(self.source.watch_strongswan, "vici")
+            self._watch(self.source.watch_netlink, "netlink")
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    # -- reading -----------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        """Read a fresh snapshot (in a worker thread for a live source)."""
+        if self.threaded:
+            self._read_in_thread()
+        else:
+            self._apply(self.source.snapshot())
+
+    @work(thread=True, exclusive=True, group="status-read")
+    def _read_in_thread(self) -> None:
+        self.post_message(SnapshotRead(self.source.snapshot()))
+
+    def _watch(self, watcher: Callable[[threading.Event, Callable[[str], None]], None],
+               name: str) -> None:
+        def notify(reason: str) -> None:
+            self.post_message(StatusChanged(reason))
+
+        def run() -> None:
+            try:
+                watcher(self._stop, notify)
+            except Exception as err:  # an event source failing leaves the interval refresh
+                self.post_message(ActionDone(f"{name} events unavailable: {err}", error=True))
+
+        self.run_worker(run, thread=True, group=f"status-{name}", name=f"{name} events")
+
+    @on(StatusChanged)
+    def _changed(self, event: StatusChanged) -> None:
+        # Events come in bursts (IKE down, CHILD down, route gone): read once per burst.
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            self.set_timer(0.2, self._refresh_after_event)
+
+    def _refresh_after_event(self) -> None:
+        self._refresh_pending = False
+        self.action_refresh()
+
+    @on(SnapshotRead)
+    def _snapshot_read(self, event: SnapshotRead) -> None:
+        self._apply(event.snapshot)
+
+    def _apply(self, snapshot: StatusSnapshot) -> None:
+        current = self.snapshot
+        if current is not None and snapshot.taken_at < current.taken_at:
+            return  # a slower, older reading finishing after a newer one
+        for t in snapshot.tunnels:
+            self._sample(snapshot.taken_at, t)
+        self.snapshot = snapshot
+
+    def _sample(self, when: float, t: TunnelStatus) -> None:
+        """Turn the byte counters of two readings into a rate for the sparkline."""
+        child = t.child
+        if child is not None:
+            total = child.bytes_in + child.bytes_out
+        elif t.link is not None:
+            total = t.link.rx_bytes + t.link.tx_bytes
+        else:
+            total = 0
+        history = self._history.setdefault(t.name, deque(maxlen=HISTORY))
+        last = self._last_bytes.get(t.name)
+        self._last_bytes[t.name] = (when, total)
+        if last is None or when <= last[0]:
+            return
+        # A new CHILD SA starts its counters at zero: count that as no traffic, not negative.
+        history.append(max(0, total - last[1]) / (when - last[0]))
+
+    # -- drawing -----------------------------------------------------------------
+
+    def watch_snapshot(self, snapshot: StatusSnapshot | None) -> None:
+        if snapshot is None:
+            return
+        self.query_one("#status-head", Static).update(headline(snapshot))
+        container = self.query_one("#tunnels", Horizontal)
+        layout = tuple(t.name for t in snapshot.tunnels)
+        if layout != self._layout:
+            # First reading, or the set of tunnels changed: rebuild the columns.
+            self._layout = layout
+            container.remove_children()
+            if layout:
+                container.mount_all(TunnelPanel(i, n) for i, n in enumerate(layout))
+            else:
+                container.mount(Static(_nothing_applied_text(), id="nothing-applied"))
+            self.call_after_refresh(self._draw_panels)
+        else:
+            self._draw_panels()
+        self.query_one("#diagnosis", Static).update(diagnosis_text(snapshot))
+
+    def _draw_panels(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        for panel in self.query(TunnelPanel):
+            if panel.index < len(snapshot.tunnels):
+                t = snapshot.tunnels[panel.index]
+                panel.show(snapshot, t, list(self._history.get(t.name, ())))
+                panel.set_class(panel.index == self.selected, "-selected")
+
+    def watch_selected(self, selected: int) -> None:
+        for panel in self.query(TunnelPanel):
+            panel.set_class(panel.index == selected, "-selected")
+
+    def _notice(self, text: str, error: bool = False) -> None:
+        self.query_one("#notice", Static).update(
+            Text(text, style="bold red" if error else "")
+        )
+
+    # -- keys --------------------------------------------------------------------
+
+    def action_select(self, index: int) -> None:
+        """Choose the tunnel the other keys act on."""
+        snapshot = self.snapshot
+        if snapshot is not None and index < len(snapshot.tunnels):
+            self.selected = index
+
+    def _target(self) -> TunnelStatus | None:
+        snapshot = self.snapshot
+        if snapshot is None or not snapshot.tunnels:
+            self._notice("No tunnel to act on: nothing has been applied yet.", error=True)
+            return None
+        if not isinstance(self.source, TunnelControls):
+            self._notice("This view shows recorded data; it cannot change the tunnels.",
+                         error=True)
+            return None
+        return snapshot.tunnels[min(self.selected, len(snapshot.tunnels) - 1)]
+
+    def action_bring_up(self) -> None:
+        """Ask strongSwan to bring the selected tunnel up, after a confirmation."""
+        tunnel = self._target()
+        if tunnel is None:
+            return
+        body = Text(f"strongSwan will initiate {tunnel.name} to "
+                    f"{tunnel.expected.aws_outside_ip or 'its AWS endpoint'} now.")
+        self._confirm(f"Bring {tunnel.name} up?", body, "Bring up",
+                      lambda: self.source.initiate(tunnel.name))  # type: ignore[attr-defined]
+
+    def action_take_down(self) -> None:
+        """Ask strongSwan to take the selected tunnel down, after a confirmation."""
+        tunnel = self._target()
+        if tunnel is None:
+            return
+        body = Text(
+            f"strongSwan will delete {tunnel.name}'s IKE and CHILD SAs. Traffic to the VPC "
+            "moves to the other tunnel if it is up. The tunnel stays down until you bring it "
+            "up again (u) or strongSwan restarts."
+        )
+        self._confirm(f"Take {tunnel.name} down?", body, "Take down",
+                      lambda: self.source.terminate(tunnel.name))  # type: ignore[attr-defined]
+
+    def action_failover(self) -> None:
+        """The document's failover test on the selected tunnel, or its undo."""
+        tunnel = self._target()
+        if tunnel is None:
+            return
+        peer = tunnel.expected.aws_outside_ip
+        if not peer:
+            self._notice(f"{tunnel.name}'s AWS endpoint is unknown.", error=True)
+            return
+        source = self.source
+        if tunnel.name in self._blocked:
+            body = Text(f"Removes the rule that drops packets from {peer}:\n"
+                        f"iptables -D INPUT -s {peer} -j DROP")
+            self._confirm(f"End the failover test on {tunnel.name}?", body, "Unblock",
+                          lambda: source.unblock_peer(tunnel.name),  # type: ignore[attr-defined]
+                          lambda: self._blocked.discard(tunnel.name))
+            return
+        body = Text.assemble(
+            "The AWS document's failover test: drop every packet from this tunnel's VGW "
+            "address, as in\n",
+            (f"iptables -A INPUT -s {peer} -j DROP\n", "bold"),
+            f"{tunnel.name} goes down once dead peer detection gives up (DPD: up to "
+            "40 s) and traffic should move to the other tunnel. Press f again to remove "
+            "the rule.",
+        )
+        self._confirm(f"Block {peer} ({tunnel.name})?", body, "Block",
+                      lambda: source.block_peer(tunnel.name),  # type: ignore[attr-defined]
+                      lambda: self._blocked.add(tunnel.name))
+
+    def _confirm(self, title: str, body: Text, yes: str, action: Callable[[], str],
+                 after: Callable[[], None] | None = None) -> None:
+        def answered(confirmed: bool | None) -> None:
+            if not confirmed:
+                self._notice("Nothing was changed.")
+                return
+            self._notice(f"{title.rstrip('?')}…")
+            if self.threaded:
+                self._run_action(action, after)
+            else:
+                self._finish(action, after)
+
+        self.app.push_screen(ConfirmDialog(title, body, yes=yes, no="Cancel",
+                                           dialog_id="status-confirm"), answered)
+
+    @work(thread=True, group="status-action")
+    def _run_action(self, action: Callable[[], str], after: Callable[[], None] | None) -> None:
+        try:
+            notice = action()
+        except Exception as err:  # vici/iptables refusals: show them, the panel stays up
+            self.post_message(ActionDone(f"failed: {err}", error=True))
+            return
+        if after is not None:
+            self.app.call_from_thread(after)
+        self.post_message(ActionDone(notice))
+
+    def _finish(self, action: Callable[[], str], after: Callable[[], None] | None) -> None:
+        try:
+            notice = action()
+        except Exception as err:
+            self._notice(f"failed: {err}", error=True)
+            return
+        if after is not None:
+            after()
+        self._notice(notice)
+        self.action_refresh()
+
+    @on(ActionDone)
+    def _action_done(self, event: ActionDone) -> None:
+        self._notice(event.notice, event.error)
+        if not event.error:
+            self.action_refresh()
+
+
+def _nothing_applied_text() -> Text:
+    return Text.assemble(
+        ("No tunnels configured by vpn-wizard on this box yet.\n\n", "bold"),
+        "Run vpn-wizard (or vpn-wizard apply --answers FILE) to set them up; both "
+        "tunnels appear here once the plan is applied. To watch tunnels described by an "
+        "answers file instead, run vpn-wizard status --answers FILE.",
+    )
+
+
+class StatusApp(App[int]):
+    """`vpn-wizard status` on its own: the status screen, with the wizard's stylesheet."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "vpn-wizard status"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True)
+    ]
+
+    def __init__(
+        self,
+        source: StatusSource,
+        *,
+        refresh_interval: float | None = 5.0,
+        threaded: bool = True,
+        watch: bool = True,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.status_screen = StatusScreen(
+            source, refresh_interval=refresh_interval, threaded=threaded, watch=watch
+        )
+
+    @property
+    def last_snapshot(self) -> StatusSnapshot | None:
+        """The latest reading, for the exit status of `vpn-wizard status`."""
+        return self.status_screen.snapshot
+
+    def on_mount(self) -> None:
+        self.push_screen(self.status_screen)
+
+
+__all__ = ["StatusApp", "StatusChanged", "StatusScreen", "TunnelPanel", "human_bytes"]

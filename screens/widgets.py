@@ -1,0 +1,288 @@
+"""Reusable widgets of the wizard: a form field driven by a `Question`, and the step sidebar.
+
+A `QuestionField` knows nothing of the model: it shows a value, posts
+`QuestionField.Answered` when the operator changes it, and shows whatever
+problems the screen hands it. The screen (through the app) turns answers into
+a new `Setup` with `Question.apply` and validates it with the core.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    SelectionList,
+    Static,
+)
+from textual.widgets.option_list import Option as ListOption
+
+from wizard.model import Problem
+from wizard.questions import Kind, Option, Question, Value
+
+
+def slug(question_id: str) -> str:
+    """A DOM id fragment for a question id: "tunnels[0].psk" -> "tunnels-0-psk"."""
+    return re.sub(r"[^A-Za-z0-9_]+", "-", question_id).strip("-")
+
+
+def problem_text(problems: Iterable[Problem]) -> Text:
+    """Problems as the lines under a field: errors in red, warnings in yellow."""
+    text = Text()
+    for p in problems:
+        if text:
+            text.append("\n")
+        if p.severity == "error":
+            text.append("✗ ", style="bold red")
+            text.append(p.message, style="red")
+        else:
+            text.append("! ", style="bold yellow")
+            text.append(p.message, style="yellow")
+    return text
+
+
+class QuestionField(Widget):
+    """One question as a form row: label, the input widget that suits its kind, problems below.
+
+    Kinds map to widgets: text -> Input, secret -> Input(password) with a
+    reveal toggle, confirm -> Checkbox, select -> RadioSet, multi -> SelectionList.
+    """
+
+    @dataclass
+    class Answered(Message):
+        """The operator changed the answer (every keystroke, toggle or selection)."""
+
+        field: QuestionField
+        question_id: str
+        value: Value
+
+    @dataclass
+    class Focused(Message):
+        """The field's input got focus: the screen shows its help in the hint line."""
+
+        question: Question
+
+    revealed: reactive[bool] = reactive(False)
+    """A secret field shows its characters (only after the operator asks)."""
+
+    def __init__(
+        self,
+        question: Question,
+        value: Value,
+        *,
+        kind: Kind | None = None,
+        options: Sequence[Option] = (),
+    ) -> None:
+        self.kind: Kind = kind or question.kind
+        super().__init__(id=f"f-{slug(question.id)}", classes=f"field field-{self.kind}")
+        self.question = question
+        self.value = value
+        self.options = tuple(options)
+        self.input_id = f"i-{slug(question.id)}"
+        self._shown: list[Problem] | None = None
+
+    def compose(self) -> ComposeResult:
+        if self.kind == "confirm":
+            yield Checkbox(self.question.label, bool(self.value), id=self.input_id, compact=True)
+        else:
+            with Horizontal(classes="field-row"):
+                yield Label(self.question.label, classes="field-label")
+                yield from self._compose_input()
+        yield Static("", classes="field-message")
+
+    def _compose_input(self) -> ComposeResult:
+        value = self.value
+        if self.kind == "text":
+            yield Input(str(value), id=self.input_id, compact=True, select_on_focus=False,
+                        placeholder=f"e.g. {self.question.example}" if self.question.example
+                        else "")
+        elif self.kind == "secret":
+            yield Input(str(value), id=self.input_id, password=True, compact=True,
+                        select_on_focus=False)
+            yield Button("Show", id=f"reveal-{slug(self.question.id)}", classes="reveal",
+                         compact=True)
+        elif self.kind == "select":
+            with RadioSet(id=self.input_id, compact=True):
+                for option in self.options:
+                    yield RadioButton(option.label, option.value == value, name=option.value,
+                                      id=f"{self.input_id}-{slug(option.value)}", compact=True)
+        else:  # multi
+            chosen = set(value) if isinstance(value, tuple | list) else set()
+            yield SelectionList[str](
+                *((o.label, o.value, o.value in chosen) for o in self.options),
+                id=self.input_id, compact=True,
+            )
+
+    # ------------------------------------------------------------------ state from the screen
+
+    def show_problems(self, problems: Sequence[Problem], draft_error: str | None = None) -> None:
+        """Put the problems (and a parse error, which comes first) under the field."""
+        shown = list(problems)
+        if draft_error:
+            shown.insert(0, Problem(self.question.id, draft_error))
+        if shown == self._shown:
+            return  # nothing new to say: spare the relayout on every keystroke
+        self._shown = shown
+        message = self.query_one(".field-message", Static)
+        message.update(problem_text(shown))
+        message.display = bool(shown)
+        self.set_class(any(p.severity == "error" for p in shown), "-invalid")
+        self.set_class(bool(shown) and all(p.severity == "warning" for p in shown), "-warning")
+
+    def set_value(self, value: Value) -> None:
+        """Show a value the model chose (e.g. a suggestion), without posting `Answered`."""
+        self.value = value
+        with self.prevent(Input.Changed, Checkbox.Changed, RadioSet.Changed,
+                          SelectionList.SelectedChanged):
+            if self.kind in ("text", "secret"):
+                field_input = self.query_one(f"#{self.input_id}", Input)
+                if field_input.value != str(value):
+                    field_input.value = str(value)
+            elif self.kind == "confirm":
+                self.query_one(f"#{self.input_id}", Checkbox).value = bool(value)
+            elif self.kind == "select":
+                for button in self.query(RadioButton):
+                    if button.name == value and not button.value:
+                        button.value = True
+            elif self.kind == "multi":
+                chosen = set(value) if isinstance(value, tuple | list) else set()
+                selection = self.query_one(f"#{self.input_id}", SelectionList)
+                for option in self.options:
+                    if option.value in chosen:
+                        selection.select(option.value)
+                    else:
+                        selection.deselect(option.value)
+
+    def set_options(self, options: Sequence[Option], value: Value) -> None:
+        """Replace a multi question's options (the LAN list changes with the WAN choice)."""
+        self.options = tuple(options)
+        self.value = value
+        if self.kind != "multi":
+            return
+        chosen = set(value) if isinstance(value, tuple | list) else set()
+        selection = self.query_one(f"#{self.input_id}", SelectionList)
+        with self.prevent(SelectionList.SelectedChanged):
+            selection.clear_options()
+            selection.add_options([(o.label, o.value, o.value in chosen) for o in self.options])
+
+    # ------------------------------------------------------------------ events to the screen
+
+    def _answer(self, value: Value) -> None:
+        if value == self.value:
+            return  # widgets announce their initial value on mount; that is not an answer
+        self.value = value
+        self.post_message(self.Answered(self, self.question.id, value))
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._answer(event.value)
+
+    @on(Input.Submitted)
+    def _input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.screen.focus_next()
+
+    @on(Checkbox.Changed)
+    def _checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._answer(event.value)
+
+    @on(RadioSet.Changed)
+    def _radio_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        if event.pressed.name is not None:
+            self._answer(event.pressed.name)
+
+    @on(SelectionList.SelectedChanged)
+    def _selection_changed(self, event: SelectionList.SelectedChanged) -> None:
+        event.stop()
+        selected = set(event.selection_list.selected)
+        self._answer(tuple(o.value for o in self.options if o.value in selected))
+
+    @on(Button.Pressed, ".reveal")
+    def _toggle_reveal(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.revealed = not self.revealed
+
+    def watch_revealed(self, revealed: bool) -> None:
+        if self.kind != "secret" or not self.is_mounted:
+            return
+        self.query_one(f"#{self.input_id}", Input).password = not revealed
+        self.query_one(".reveal", Button).label = "Hide" if revealed else "Show"
+
+    def on_descendant_focus(self) -> None:
+        self.post_message(self.Focused(self.question))
+
+
+@dataclass(frozen=True)
+class SidebarEntry:
+    """One step as the sidebar lists it."""
+
+    step_id: str
+    title: str
+    state: str
+    """"current", "done", "invalid", "current-invalid", "todo" or "locked"."""
+
+
+_MARKS = {
+    "current": ("▸", "bold"),
+    "current-invalid": ("▸", "bold red"),
+    "done": ("✓", "green"),
+    "invalid": ("✗", "red"),
+    "todo": (" ", ""),
+    "locked": (" ", "dim"),
+}
+
+
+class Sidebar(OptionList):
+    """The wizard's steps with their state; choosing one jumps to it."""
+
+    @dataclass
+    class Jump(Message):
+        """The operator chose a step in the sidebar."""
+
+        step_id: str
+
+    def __init__(self, entries: Sequence[SidebarEntry]) -> None:
+        super().__init__(id="sidebar")
+        self.entries: tuple[SidebarEntry, ...] = ()
+        self.show(entries)
+
+    def show(self, entries: Sequence[SidebarEntry]) -> None:
+        """Redraw the list for new states, keeping the highlight on the current step."""
+        if tuple(entries) == self.entries:
+            return
+        self.entries = tuple(entries)
+        highlighted = self.highlighted
+        self.clear_options()
+        for number, entry in enumerate(self.entries, start=1):
+            mark, style = _MARKS[entry.state]
+            label = Text.assemble((f"{mark} ", style), (f"{number:>2} ", "dim"),
+                                  (entry.title, style))
+            self.add_option(ListOption(label, id=entry.step_id,
+                                       disabled=entry.state == "locked"))
+        current = next((i for i, e in enumerate(self.entries) if e.state.startswith("current")),
+                       None)
+        self.highlighted = current if current is not None else highlighted
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.post_message(self.Jump(event.option.id))

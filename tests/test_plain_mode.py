@@ -1,0 +1,221 @@
+"""Plain mode asks the TUI's questions through questionary and builds the very same plan.
+
+questionary is driven for real: every prompt reads keystrokes from a
+prompt_toolkit pipe (Ctrl-A Ctrl-K to clear a default, arrows to move, space
+to tick, Enter to accept), the same keys an operator would press.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from rich.console import Console
+from screens_support import (
+    CANNED_HOST,
+    CANNED_INTERFACES,
+    EXAMPLE,
+    REPO,
+    click,
+    make_app,
+    type_into,
+)
+from seed_setup import SEED_PSKS
+from textual.widgets import Checkbox, SelectionList
+
+from wizard import inputs
+from wizard.commands.plain import Prompter, Session, ask_all, run_plain
+from wizard.plan import build_plan
+from wizard.questions import BY_ID, Context, Option, host_defaults
+from wizard.system.paths import Root
+
+DOWN, UP, ENTER = "\x1b[B", "\x1b[A", "\r"
+CLEAR = "\x01\x0b"  # Ctrl-A, Ctrl-K: to the start, kill to the end
+
+#: One operator's answers, by question id; everything else keeps its default.
+ANSWERS: dict[str, Any] = {
+    "choices.enable_forwarding": False,
+    "tunnels[0].psk": "Another.key_42",
+    "tunnels[0].crypto.ike": "aes256-sha256-modp2048",
+    "tunnels[0].crypto.esp_lifetime": "45m",
+    "tunnels[0].crypto.dpd_action": "clear",
+    "tunnels[1].mark": "300",
+    "tunnels[1].crypto.ike_version": "2",
+    "choices.mode": "updown",
+    "choices.behind_nat": True,
+    "choices.lan_interfaces": ("eth1",),
+    "choices.vpc_cidrs": "10.0.0.0/16, 10.1.0.0/16",
+    "choices.heartbeat_interval": "10",
+    "choices.persistence": "netplan",
+    "choices.backend": "swanctl",
+}
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+
+@contextmanager
+def keys(text: str) -> Iterator[None]:
+    """Every prompt made inside reads `text` as the operator's keystrokes."""
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        pipe.send_text(text)
+        yield
+
+
+class TypingPrompter(Prompter):
+    """Answers each real questionary prompt by typing the keys for `answers`."""
+
+    def __init__(self, answers: dict[str, Any], apply: bool = False) -> None:
+        self.answers = answers
+        self.apply = apply
+        self.asked: list[str] = []
+
+    def text(self, question_id: str, message: str, default: str, validate: Any, *,
+             secret: bool = False) -> str:
+        self.asked.append(question_id)
+        value = self.answers.get(question_id)
+        typed = ENTER if value is None else CLEAR + str(value) + ENTER
+        with keys(typed):
+            return super().text(question_id, message, default, validate, secret=secret)
+
+    def confirm(self, question_id: str, message: str, default: bool) -> bool:
+        self.asked.append(question_id)
+        if question_id == "apply":
+            wanted = self.apply
+        elif question_id.endswith(".edit"):  # "Change any of TunnelN's values?"
+            index = int(question_id.removeprefix("tunnel").split(".")[0]) - 1
+            wanted = any(k.startswith(f"tunnels[{index}]") for k in self.answers)
+        else:
+            wanted = self.answers.get(question_id, default)
+        with keys("y" if wanted else "n"):
+            return super().confirm(question_id, message, default)
+
+    def select(self, question_id: str, message: str, options: Sequence[Option],
+               default: str) -> str:
+        self.asked.append(question_id)
+        values = [o.value for o in options]
+        move = values.index(self.answers.get(question_id, default)) - values.index(default)
+        with keys((DOWN * move if move > 0 else UP * -move) + ENTER):
+            return super().select(question_id, message, options, default)
+
+    def multi(self, question_id: str, message: str, options: Sequence[Option],
+              default: Sequence[str], validate: Any) -> list[str]:
+        self.asked.append(question_id)
+        wanted = set(self.answers.get(question_id, default))
+        typed = "".join((" " if (o.value in wanted) != (o.value in default) else "") + DOWN
+                        for o in options)
+        with keys(typed + ENTER):
+            return super().multi(question_id, message, options, default, validate)
+
+
+def quiet() -> Console:
+    return Console(file=io.StringIO(), width=100)
+
+
+def plain_setup(root: Path, answers: dict[str, Any]):
+    loaded = inputs.load(EXAMPLE, None, Root(root))
+    context = Context(CANNED_INTERFACES)
+    session = Session(host_defaults(loaded.setup, context, loaded.sources), context,
+                      inputs.marks_on(Root(root)), {})
+    prompter = TypingPrompter(answers)
+    return ask_all(session, prompter, quiet()), prompter
+
+
+async def tui_setup(root: Path, answers: dict[str, Any]):
+    """The same answers given in the TUI, each on its own step's screen."""
+    app = make_app(root)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        for question_id, value in answers.items():
+            question = BY_ID[question_id]
+            if app.current != question.step:
+                app.goto(question.step)
+                await pilot.pause()
+            selector = f"#i-{question_id.replace('[', '-').replace('].', '-').replace('.', '-')}"
+            if question.kind in ("text", "secret"):
+                await type_into(pilot, selector, str(value))
+            elif question.kind == "confirm":
+                if app.screen.query_one(selector, Checkbox).value != value:
+                    await click(pilot, selector)
+            elif question.kind == "select":
+                await click(pilot, f"{selector}-{value}")
+            else:
+                selection = app.screen.query_one(selector, SelectionList)
+                for index in range(selection.option_count):
+                    option = selection.get_option_at_index(index)
+                    if (option.value in value) != (option.value in selection.selected):
+                        await click(pilot, selector, offset=(2, index))
+            await pilot.pause()
+        assert not app.drafts, app.drafts
+        return app.setup
+
+
+def test_both_modes_build_the_same_plan(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    from_plain, prompter = plain_setup(root, ANSWERS)  # questionary runs its own event loop
+    from_tui = asyncio.run(tui_setup(root, ANSWERS))
+    assert from_tui is not None
+    assert from_plain == from_tui
+    assert build_plan(from_plain, Root(root).read) == build_plan(from_tui, Root(root).read)
+    # The answers really landed (and were not both left at the defaults).
+    assert from_plain.tunnels[0].psk.reveal() == "Another.key_42"
+    assert from_plain.tunnels[0].crypto.esp_lifetime == 2700
+    assert from_plain.tunnels[1].crypto.ike_version == 2
+    assert from_plain.choices.mode == "updown"
+    assert str(from_plain.choices.local_ip) == "192.0.2.10"
+    assert from_plain.choices.lan_interfaces == ("eth1",)
+    assert "choices.persistence" in prompter.asked and "choices.backend" in prompter.asked
+    assert from_plain.choices.persistence == "netplan"
+    assert from_plain.choices.backend == "swanctl"
+
+
+def test_defaults_alone_give_the_imported_setup(tmp_path: Path) -> None:
+    """Enter at every prompt changes nothing but the host's preselected WAN interface."""
+    setup, prompter = plain_setup(tmp_path, {})
+    loaded = inputs.load(EXAMPLE, None, Root(tmp_path))
+    assert setup == host_defaults(loaded.setup, Context(CANNED_INTERFACES), loaded.sources)
+    assert "tunnels[0].psk" not in prompter.asked  # "Change any of Tunnel1's values?" no
+
+
+def args(**kw: Any) -> argparse.Namespace:
+    base = {"import_path": EXAMPLE, "answers": None, "root": "/", "dry_run": True}
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_run_plain_reviews_and_asks_before_anything(tmp_path: Path) -> None:
+    out = io.StringIO()
+    code = run_plain(args(root=str(tmp_path)), prompter=TypingPrompter({}),
+                     console=Console(file=out, width=120), host=lambda: CANNED_HOST,
+                     interfaces=lambda: list(CANNED_INTERFACES))
+    text = out.getvalue()
+    assert code == 0
+    assert "Preflight checks" in text
+    assert "Nothing has been changed yet: this is a preview." in text
+    assert "Not applied. Nothing was changed." in text
+    for key in (*SEED_PSKS, "ExampleKey.One_1", "ExampleKey.Two_2"):
+        assert key not in text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_plain_dry_run_records_and_writes_nothing(tmp_path: Path) -> None:
+    out = io.StringIO()
+    code = run_plain(args(root=str(tmp_path)), prompter=TypingPrompter({}, apply=True),
+                     console=Console(file=out, width=120), host=lambda: CANNED_HOST,
+                     interfaces=lambda: list(CANNED_INTERFACES))
+    text = out.getvalue()
+    assert code == 0, text
+    assert "Would run:" in text and "ip link add Tunnel1" in text
+    assert "Dry run: nothing was changed." in text
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,259 @@
+"""`vpn-wizard apply | confirm | rollback | uninstall`: the plan, done for real (or recorded).
+
+Exit codes: 0 done (or nothing to do), 1 failed or not confirmed (and rolled
+back), 2 refused before any change (bad inputs, a box that cannot take the
+plan, no root). Every refusal ends with a sentence saying what was changed:
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import select
+import sys
+import time
+from collections.abc import Callable
+
+from wizard import inputs
+from wizard.apply import ApplyResult, StepEvent, apply_plan, confirm, rollback
+from wizard.journal import Journal, JournalError
+from wizard.plan import build_plan
+from wizard.plan_types import Plan
+from wizard.preflight import preflight
+from wizard.system import System
+from wizard.system.executable import vpn_wizard_command
+from wizard.system.paths import Root
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+
+_LABEL = {
+    "running": "..",
+    "done": "ok",
+    "unchanged": "==",
+    "failed": "!!",
+    "rolled-back": "<-",
+}
+
+
+def _say(text: str = "", *, err: bool = False) -> None:
+    print(text, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _printer(plan: Plan | None) -> Callable[[StepEvent], None]:
+    titles = {s.id: s.title for s in plan} if plan else {}
+
+    def show(event: StepEvent) -> None:
+        if event.state == "running":
+            return
+        title = titles.get(event.step_id, "")
+        line = f"  [{_LABEL[event.state]}] {event.step_id:<28} {title}"
+        if event.message and event.message != "already in place":
+            line += f"\n        {event.message}"
+        _say(line.rstrip())
+
+    return show
+
+
+def _needs_root(root: Root, dry_run: bool) -> bool:
+    return root.is_host and not dry_run and os.geteuid() != 0
+
+
+def _load(args: argparse.Namespace, root: Root) -> inputs.Loaded | None:
+    try:
+        loaded = inputs.load(args.import_path, args.answers, root)
+    except inputs.InputError as exc:
+        _say(f"error: {exc}", err=True)
+        _say("Nothing was changed.", err=True)
+        return None
+    if loaded.errors:
+        for problem in loaded.errors:
+            _say(f"error: {problem}", err=True)
+        _say("The plan was not applied: fix the errors above. Nothing was changed.", err=True)
+        return None
+    return loaded
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    """Apply the plan; wait for a confirmation unless --no-confirm."""
+    root = Root(args.root)
+    dry_run = bool(getattr(args, "dry_run", False))
+    if _needs_root(root, dry_run):
+        _say("error: applying to this box needs root (or use --dry-run, or --root DIR). "
+             "Nothing was changed.", err=True)
+        return EXIT_REFUSED
+    loaded = _load(args, root)
+    if loaded is None:
+        return EXIT_REFUSED
+    system = System.recording(root) if dry_run else System.real(root)
+    try:
+        problems = preflight(loaded.setup, system)
+        if problems:
+            for problem in problems:
+                _say(f"error: {problem}", err=True)
+            _say("The plan was not applied. Nothing was changed.", err=True)
+            return EXIT_REFUSED
+        plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
+        if system.simulated and not dry_run:
+            _say(f"--root {args.root}: files are written there; links, routes, rules, sysctls "
+                 "and daemons are simulated in run/vpn-wizard-sim/kernel.json under it.")
+        timeout = None if (args.no_confirm or dry_run) else float(args.confirm_timeout)
+        result = apply_plan(plan, system, progress=_printer(plan), confirm_timeout=timeout)
+        if dry_run:
+            _say("Would run:")
+            for line in system.log:
+                _say(f"  {line}")
+            _say("Dry run: nothing was changed.")
+            return EXIT_OK if result.ok else EXIT_FAILED
+        return _after_apply(system, result, timeout)
+    finally:
+        system.close()
+
+
+def _after_apply(system: System, result: ApplyResult, timeout: float | None) -> int:
+    if not result.ok:
+        _say(f"error: {result.error}", err=True)
+        if result.failed_step:
+            _say(f"Step {result.failed_step} failed; every change made before it was rolled "
+                 "back.", err=True)
+        else:
+            _say("Nothing was changed.", err=True)
+        return EXIT_FAILED if result.failed_step else EXIT_REFUSED
+    if not result.changed:
+        _say("Everything was already in place: nothing was changed.")
+        return EXIT_OK
+    if timeout is None:
+        _say(f"Applied (transaction {result.transaction}).")
+        return EXIT_OK
+    assert result.transaction is not None
+    return wait_for_confirmation(system, result.transaction, timeout)
+
+
+def wait_for_confirmation(system: System, transaction: str, timeout: float) -> int:
+    """Wait for `vpn-wizard confirm` (or "yes" typed here); roll back when time runs out.
+
+    The detached revert timer would roll back without us; doing it here too,
+    under the same lock, just lets this process report the outcome.
+    """
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    _say(f"Applied (transaction {transaction}). Keep these changes? Run 'vpn-wizard confirm'"
+         + (" or type 'yes' here" if interactive else "")
+         + f" within {timeout:.0f} s, otherwise everything is rolled back.")
+    journal = Journal(system.root, transaction)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            state = journal.state
+            if state == "confirmed":
+                _say("Confirmed: the changes are kept.")
+                return EXIT_OK
+            if state in ("rolled-back", "rollback-failed"):
+                _say("Not confirmed in time: every change was rolled back."
+                     if state == "rolled-back" else "Not confirmed; the rollback failed: "
+                     "see 'vpn-wizard rollback'.", err=state != "rolled-back")
+                return EXIT_FAILED
+            if time.monotonic() >= deadline + 0.5:
+                return _revert_now(system, transaction, "Not confirmed in time")
+            if interactive:
+                ready, _, _ = select.select([sys.stdin], [], [], 0.2)
+                if ready:
+                    answer = sys.stdin.readline().strip().lower()
+                    if answer in ("y", "yes"):
+                        kept, message = confirm(system, transaction)
+                        _say(message)
+                        return EXIT_OK if kept else EXIT_FAILED
+                    if answer in ("n", "no"):
+                        return _revert_now(system, transaction, "Declined")
+            else:
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        return _revert_now(system, transaction, "Interrupted")
+
+
+def _revert_now(system: System, transaction: str, why: str) -> int:
+    result = rollback(system, transaction, only_if=("pending-confirm",), wait=120.0)
+    state = Journal(system.root, transaction).state
+    if state == "confirmed":
+        _say("Confirmed: the changes are kept.")
+        return EXIT_OK
+    if result.ok:
+        _say(f"{why}: every change was rolled back.")
+        return EXIT_FAILED
+    _say(f"{why}; the rollback failed: {result.error}", err=True)
+    return EXIT_FAILED
+
+
+def run_confirm(args: argparse.Namespace) -> int:
+    """Keep the pending changes."""
+    root = Root(args.root)
+    if _needs_root(root, False):
+        _say("error: confirm needs root.", err=True)
+        return EXIT_REFUSED
+    try:
+        kept, message = confirm(System.real(root))
+    except (JournalError, OSError) as err:
+        _say(f"error: {err}", err=True)
+        return EXIT_FAILED
+    _say(message if kept else f"error: {message}", err=not kept)
+    return EXIT_OK if kept else EXIT_FAILED
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    """Undo an unfinished or unconfirmed apply, without asking."""
+    root = Root(args.root)
+    if _needs_root(root, False):
+        _say("error: rollback needs root.", err=True)
+        return EXIT_REFUSED
+    system = System.real(root)
+    try:
+        result = rollback(system, progress=_printer(None))
+    except (JournalError, OSError) as err:
+        _say(f"error: {err}", err=True)
+        return EXIT_FAILED
+    finally:
+        system.close()
+    if result.transaction is None:
+        _say("Nothing to roll back.")
+        return EXIT_OK
+    if not result.ok:
+        _say(f"error: rollback of {result.transaction} incomplete: {result.error}", err=True)
+        return EXIT_FAILED
+    if not result.changed:
+        _say(f"Nothing to roll back ({result.transaction} is settled).")
+        return EXIT_OK
+    _say(f"Rolled back {result.transaction}.")
+    return EXIT_OK
+
+
+def run_uninstall(args: argparse.Namespace) -> int:
+    """Remove everything the wizard added, for the setup the inputs describe."""
+    from wizard.uninstall import uninstall
+
+    root = Root(args.root)
+    dry_run = bool(getattr(args, "dry_run", False))
+    if _needs_root(root, dry_run):
+        _say("error: uninstall needs root (or --dry-run). Nothing was changed.", err=True)
+        return EXIT_REFUSED
+    loaded = _load(args, root)
+    if loaded is None:
+        return EXIT_REFUSED
+    system = System.recording(root) if dry_run else System.real(root)
+    with contextlib.ExitStack() as stack:
+        stack.callback(system.close)
+        plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
+        result = uninstall(loaded.setup, plan, system, progress=_printer(None))
+        if dry_run:
+            _say("Would run:")
+            for line in system.log:
+                _say(f"  {line}")
+            _say("Dry run: nothing was changed.")
+            return EXIT_OK if result.ok else EXIT_FAILED
+        if not result.ok:
+            _say(f"error: {result.error}", err=True)
+            _say("The uninstall was rolled back." if result.failed_step
+                 else "Nothing was changed.", err=True)
+            return EXIT_FAILED if result.failed_step else EXIT_REFUSED
+        _say("Removed what the wizard had added." if result.changed
+             else "Nothing of the wizard's was left: nothing was changed.")
+        return EXIT_OK

@@ -1,0 +1,103 @@
+"""`vpn-wizard heartbeat ADDR...`: the service the plan installs, pinging AWS's inside addresses.
+
+The pinger is the system's `ping` (one argv per ping, never a shell): it is
+setuid or has the capability raw ICMP needs, which this process may lack,
+and it is what the AWS document itself uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import math
+import re
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from wizard.heartbeat import Heartbeat
+
+_RTT = re.compile(r"time[=<]\s*([0-9.]+)\s*ms")
+
+
+def parse_ping_rtt(output: str) -> float | None:
+    """The round-trip time in ms from one `ping -c 1` reply line, or None if there is none."""
+    match = _RTT.search(output)
+    return float(match.group(1)) if match else None
+
+
+def ping_argv(address: str, timeout: float) -> list[str]:
+    """One ping, waiting at most `timeout` seconds (whole seconds: older iputils want that)."""
+    return ["ping", "-n", "-c", "1", "-W", str(max(1, math.ceil(timeout))), address]
+
+
+def system_ping(address: str, timeout: float) -> float | None:
+    """Ping once with the system's `ping`; the RTT in ms, or None when nothing answered."""
+    try:
+        proc = subprocess.run(
+            ping_argv(address, timeout),
+            capture_output=True,
+            text=True,
+            timeout=timeout + 5,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    if proc.returncode != 0:
+        return None
+    rtt = parse_ping_rtt(proc.stdout)
+    # A reply whose time ping did not print (very old ping) still counts as a reply.
+    return rtt if rtt is not None else 0.0
+
+
+def run_heartbeat(args: argparse.Namespace) -> int:
+    """Ping every target each interval until SIGTERM/SIGINT; exit 0 then, 2 on bad arguments."""
+    targets: list[str] = []
+    for text in args.targets:
+        try:
+            targets.append(str(ipaddress.IPv4Address(text)))
+        except ValueError:
+            print(f"vpn-wizard heartbeat: {text!r} is not an IPv4 address", file=sys.stderr)
+            return 2
+    if not args.interval > 0:
+        print("vpn-wizard heartbeat: --interval must be positive", file=sys.stderr)
+        return 2
+
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    def sleep(seconds: float) -> None:
+        # Sleep in short slices so a SIGTERM ends the service promptly.
+        deadline = time.monotonic() + seconds
+        while not stopping and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.5))
+
+    try:
+        beat = Heartbeat(
+            targets,
+            system_ping,
+            interval=args.interval,
+            state_file=args.state_file,
+            clock=time.time,
+            sleep=sleep,
+        )
+    except ValueError as err:
+        print(f"vpn-wizard heartbeat: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"vpn-wizard heartbeat: pinging {' '.join(targets)} every {args.interval:g} s; "
+        f"state in {args.state_file}",
+        file=sys.stderr,
+        flush=True,
+    )
+    beat.run(stop=lambda: stopping)
+    return 0

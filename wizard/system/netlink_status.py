@@ -1,0 +1,178 @@
+"""The tunnel interfaces, their counters and the main routing table, read over netlink.
+
+What `ip -s link` and `ip route` would print, without running either: one
+pyroute2 socket, three dumps (links, IPv4 addresses, IPv4 routes in the main
+table). `watch` binds a second socket to the kernel's link, address and
+route multicast groups, so the status panel hears of a VTI going down or a
+route vanishing when it happens instead of polling for it.
+
+The message-to-value functions read messages only through `.get()`, so
+tests can hand them plain dicts shaped like pyroute2's messages.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from wizard.status import LinkStatus, Route
+
+IFF_UP = 0x1
+MAIN_TABLE = 254
+RTMGRP_LINK = 0x1
+RTMGRP_IPV4_IFADDR = 0x10
+RTMGRP_IPV4_ROUTE = 0x40
+
+
+def _get(msg: Any, name: str) -> Any:
+    """An attribute or header field of a pyroute2 message (or of a dict shaped like one)."""
+    if msg is None:
+        return None
+    value = msg.get(name)
+    if value is None and isinstance(msg, Mapping) is False:
+        try:
+            value = msg[name]
+        except (KeyError, TypeError, IndexError):
+            value = None
+    return value
+
+
+def link_from_msg(msg: Any, addresses: Sequence[tuple[str, str | None]] = ()) -> LinkStatus:
+    """One RTM_NEWLINK message as a `LinkStatus` (the VTI keys when it is a VTI)."""
+    stats = _get(msg, "IFLA_STATS64") or _get(msg, "IFLA_STATS") or {}
+    info = _get(msg, "IFLA_LINKINFO")
+    kind = _get(info, "IFLA_INFO_KIND") if info is not None else None
+    data = _get(info, "IFLA_INFO_DATA") if info is not None else None
+    vti = kind == "vti" and data is not None
+
+    def stat(key: str) -> int:
+        value = _get(stats, key)
+        return int(value) if value is not None else 0
+
+    def vti_int(key: str) -> int | None:
+        value = _get(data, key) if vti else None
+        return int(value) if value is not None else None
+
+    return LinkStatus(
+        name=str(_get(msg, "IFLA_IFNAME")),
+        up=bool(int(_get(msg, "flags") or 0) & IFF_UP),
+        mtu=int(_get(msg, "IFLA_MTU") or 0),
+        kind=kind,
+        rx_bytes=stat("rx_bytes"),
+        tx_bytes=stat("tx_bytes"),
+        rx_packets=stat("rx_packets"),
+        tx_packets=stat("tx_packets"),
+        rx_errors=stat("rx_errors"),
+        tx_errors=stat("tx_errors"),
+        ikey=vti_int("IFLA_VTI_IKEY"),
+        okey=vti_int("IFLA_VTI_OKEY"),
+        local=_get(data, "IFLA_VTI_LOCAL") if vti else None,
+        remote=_get(data, "IFLA_VTI_REMOTE") if vti else None,
+        addresses=tuple(addresses),
+    )
+
+
+def address_from_msg(msg: Any) -> tuple[int, tuple[str, str | None]]:
+    """(interface index, (local/prefix, peer/prefix or None)) from one RTM_NEWADDR."""
+    prefix = int(_get(msg, "prefixlen") or 32)
+    local = _get(msg, "IFA_LOCAL")
+    address = _get(msg, "IFA_ADDRESS")
+    peer = address if address and local and address != local else None
+    own = local or address
+    return int(_get(msg, "index") or 0), (
+        f"{own}/{prefix}",
+        f"{peer}/{prefix}" if peer else None,
+    )
+
+
+def route_from_msg(msg: Any, names: Mapping[int, str]) -> Route:
+    """One RTM_NEWROUTE as a `Route`, its output interface by name."""
+    dst = _get(msg, "RTA_DST") or "0.0.0.0"
+    oif = _get(msg, "RTA_OIF")
+    metric = _get(msg, "RTA_PRIORITY")
+    return Route(
+        dst=f"{dst}/{int(_get(msg, 'dst_len') or 0)}",
+        dev=names.get(int(oif)) if oif is not None else None,
+        metric=int(metric) if metric is not None else None,
+    )
+
+
+def assemble(
+    wanted: Iterable[str],
+    link_msgs: Iterable[Any],
+    addr_msgs: Iterable[Any],
+    route_msgs: Iterable[Any],
+) -> tuple[dict[str, LinkStatus], list[Route]]:
+    """The wanted links (those that exist) and the main table's routes. Pure."""
+    wanted = set(wanted)
+    links = list(link_msgs)
+    names = {int(_get(m, "index") or 0): str(_get(m, "IFLA_IFNAME")) for m in links}
+    addresses: dict[int, list[tuple[str, str | None]]] = {}
+    for msg in addr_msgs:
+        index, pair = address_from_msg(msg)
+        addresses.setdefault(index, []).append(pair)
+    found = {}
+    for msg in links:
+        name = str(_get(msg, "IFLA_IFNAME"))
+        if name in wanted:
+            found[name] = link_from_msg(msg, addresses.get(int(_get(msg, "index") or 0), ()))
+    routes = [
+        route_from_msg(m, names)
+        for m in route_msgs
+        if int(_get(m, "table") or _get(m, "RTA_TABLE") or MAIN_TABLE) == MAIN_TABLE
+    ]
+    return found, routes
+
+
+def read(names: Iterable[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
+    """Read the named links and the main table's IPv4 routes from the kernel."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        return assemble(
+            names,
+            ipr.get_links(),
+            ipr.get_addr(family=socket.AF_INET),
+            ipr.get_routes(family=socket.AF_INET, table=MAIN_TABLE),
+        )
+
+
+def describe_event(msg: Any) -> str:
+    """A few words on one multicast message: "RTM_DELLINK Tunnel1"."""
+    event = _get(msg, "event") or "netlink"
+    name = _get(msg, "IFLA_IFNAME") or _get(msg, "RTA_DST") or _get(msg, "IFA_LABEL") or ""
+    return f"{event} {name}".strip()
+
+
+def watch(
+    stop: threading.Event,
+    notify: Callable[[str], None],
+    poll: float = 1.0,
+    socket_factory: Callable[[], Any] | None = None,
+) -> None:
+    """Call `notify` for each link, IPv4 address or IPv4 route change until `stop` is set.
+
+    The socket is polled with `select` so that `stop` is honoured within
+    `poll` seconds; pyroute2's own `get()` would block until the next event.
+    """
+    if socket_factory is None:
+        from pyroute2 import IPRoute
+
+        def socket_factory() -> Any:
+            return IPRoute()
+
+    ipr = socket_factory()
+    try:
+        ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE)
+        while not stop.is_set():
+            readable, _, _ = select.select([ipr.fileno()], [], [], poll)
+            if not readable:
+                continue
+            messages = ipr.get()
+            if messages:
+                notify(", ".join(dict.fromkeys(describe_event(m) for m in messages)))
+    finally:
+        ipr.close()

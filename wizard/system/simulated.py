@@ -1,0 +1,370 @@
+"""A simulated kernel and daemons, kept in one JSON file under `--root`.
+
+`vpn-wizard apply --root DIR` writes the target's files under DIR; the links,
+routes, rules, sysctls and daemons it would change on a real box live in
+DIR/run/vpn-wizard-sim/kernel.json instead. The state is re-read and saved
+(atomically) on every call, so it survives the process: a test can apply,
+`kill -9` the wizard halfway, run `vpn-wizard rollback` in a new process and
+compare the result, all without root and without touching this machine.
+
+It behaves like the real thing where the engine depends on it: adding a link
+that exists fails, an interface's sysctls exist only while the interface
+does, deleting a link takes its addresses and routes with it, `iptables -D`
+of an absent rule fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Interface
+from typing import Any
+
+from wizard.system.base import Address, HostError, LinkInfo, VtiInfo
+from wizard.system.files import atomic_write
+from wizard.system.paths import Root
+
+STATE_PATH = "/run/vpn-wizard-sim/kernel.json"
+_CONF = "net.ipv4.conf."
+
+
+def default_state() -> dict[str, Any]:
+    """A freshly booted box: lo and eth0, every sysctl 0, strongSwan installed but stopped."""
+    return {
+        "links": {
+            "lo": {"kind": None, "up": True, "mtu": 65536, "vti": None,
+                   "addrs": [["127.0.0.1", None, 8]]},
+            "eth0": {"kind": None, "up": True, "mtu": 1500, "vti": None, "addrs": []},
+        },
+        "routes": [],
+        "iptables": {},
+        "sysctl": {},
+        "strongswan": {"installed": True, "running": False, "conns": []},
+        "systemd": {"pid1": True, "units": {}},
+    }
+
+
+class SimState:
+    """Load-modify-save access to the simulated kernel's state file."""
+
+    def __init__(self, root: Root, *, writable: bool = True) -> None:
+        self.root = root
+        self.writable = writable
+
+    def load(self) -> dict[str, Any]:
+        text = self.root.read(STATE_PATH)
+        return json.loads(text) if text else default_state()
+
+    def save(self, state: dict[str, Any]) -> None:
+        if not self.writable:
+            return
+        local = self.root.path(STATE_PATH)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(local, (json.dumps(state, indent=1, sort_keys=True) + "\n").encode(), 0o644)
+
+    def update(self, change: Callable[[dict[str, Any]], None]) -> None:
+        state = self.load()
+        new = copy.deepcopy(state)
+        change(new)
+        self.save(new)
+
+
+def _link(state: dict[str, Any], name: str) -> dict[str, Any]:
+    try:
+        return state["links"][name]
+    except KeyError:
+        raise HostError(f"interface {name} does not exist") from None
+
+
+class SimLinks:
+    """Links, addresses and routes of the simulated kernel."""
+
+    def __init__(self, sim: SimState, log: list[str]) -> None:
+        self.sim = sim
+        self.log = log
+
+    def get(self, name: str) -> LinkInfo | None:
+        link = self.sim.load()["links"].get(name)
+        if link is None:
+            return None
+        vti = VtiInfo(**link["vti"]) if link.get("vti") else None
+        return LinkInfo(name, link.get("kind"), bool(link["up"]), int(link["mtu"]), vti)
+
+    def add_vti(self, name: str, local: str, remote: str, key: int) -> None:
+        self.log.append(f"ip link add {name} type vti local {local} remote {remote} key {key}")
+
+        def change(state: dict[str, Any]) -> None:
+            if name in state["links"]:
+                raise HostError(f"ip link add {name}: File exists")
+            state["links"][name] = {
+                "kind": "vti", "up": False, "mtu": 1480, "addrs": [],
+                "vti": {"local": local, "remote": remote, "ikey": key, "okey": key},
+            }
+
+        self.sim.update(change)
+
+    def delete(self, name: str) -> None:
+        self.log.append(f"ip link del {name}")
+
+        def change(state: dict[str, Any]) -> None:
+            _link(state, name)
+            del state["links"][name]
+            state["routes"] = [r for r in state["routes"] if r[1] != name]
+            prefix = f"{_CONF}{name}."
+            state["sysctl"] = {k: v for k, v in state["sysctl"].items()
+                               if not k.startswith(prefix)}
+
+        self.sim.update(change)
+
+    def set_link(self, name: str, *, up: bool, mtu: int) -> None:
+        self.log.append(f"ip link set {name} {'up' if up else 'down'} mtu {mtu}")
+
+        def change(state: dict[str, Any]) -> None:
+            link = _link(state, name)
+            link["up"], link["mtu"] = up, mtu
+
+        self.sim.update(change)
+
+    def addresses(self, name: str) -> list[Address]:
+        link = self.sim.load()["links"].get(name)
+        return [Address(*a) for a in link["addrs"]] if link else []
+
+    def add_address(self, name: str, local: IPv4Interface, peer: IPv4Interface) -> None:
+        self.log.append(f"ip addr add {local} remote {peer} dev {name}")
+        entry = [str(local.ip), str(peer.ip), local.network.prefixlen]
+
+        def change(state: dict[str, Any]) -> None:
+            link = _link(state, name)
+            if entry in link["addrs"]:
+                raise HostError(f"ip addr add {local} dev {name}: File exists")
+            link["addrs"].append(entry)
+
+        self.sim.update(change)
+
+    def del_address(self, name: str, local: IPv4Interface, peer: IPv4Interface) -> None:
+        self.log.append(f"ip addr del {local} remote {peer} dev {name}")
+        entry = [str(local.ip), str(peer.ip), local.network.prefixlen]
+
+        def change(state: dict[str, Any]) -> None:
+            link = _link(state, name)
+            if entry not in link["addrs"]:
+                raise HostError(f"ip addr del {local} dev {name}: Cannot assign requested address")
+            link["addrs"].remove(entry)
+
+        self.sim.update(change)
+
+    def has_route(self, dst: str, dev: str, metric: int) -> bool:
+        return [dst, dev, metric] in self.sim.load()["routes"]
+
+    def add_route(self, dst: str, dev: str, metric: int) -> None:
+        self.log.append(f"ip route add {dst} dev {dev} metric {metric}")
+
+        def change(state: dict[str, Any]) -> None:
+            _link(state, dev)
+            if [dst, dev, metric] in state["routes"]:
+                raise HostError(f"ip route add {dst}: File exists")
+            state["routes"].append([dst, dev, metric])
+
+        self.sim.update(change)
+
+    def del_route(self, dst: str, dev: str, metric: int) -> None:
+        self.log.append(f"ip route del {dst} dev {dev} metric {metric}")
+
+        def change(state: dict[str, Any]) -> None:
+            if [dst, dev, metric] not in state["routes"]:
+                raise HostError(f"ip route del {dst}: No such process")
+            state["routes"].remove([dst, dev, metric])
+
+        self.sim.update(change)
+
+
+class SimSysctl:
+    """Kernel parameters of the simulated kernel; per-interface keys need the interface."""
+
+    def __init__(self, sim: SimState, log: list[str]) -> None:
+        self.sim = sim
+        self.log = log
+
+    @staticmethod
+    def _exists(state: dict[str, Any], key: str) -> bool:
+        if not key.startswith(_CONF):
+            return True
+        iface = key[len(_CONF) :].rpartition(".")[0]
+        return iface in ("all", "default") or iface in state["links"]
+
+    def get(self, key: str) -> str | None:
+        state = self.sim.load()
+        if not self._exists(state, key):
+            return None
+        return state["sysctl"].get(key, "0")
+
+    def set(self, key: str, value: str) -> None:
+        self.log.append(f"sysctl -w {key}={value}")
+
+        def change(state: dict[str, Any]) -> None:
+            if not self._exists(state, key):
+                raise HostError(f"sysctl -w {key}={value}: No such file or directory")
+            # Only values other than the kernel's default "0" are kept, so a value
+            # set back compares equal to one never touched.
+            if value == "0":
+                state["sysctl"].pop(key, None)
+            else:
+                state["sysctl"][key] = value
+
+        self.sim.update(change)
+
+
+class SimIptables:
+    """Rule lists per table and chain, compared as argv."""
+
+    def __init__(self, sim: SimState, log: list[str]) -> None:
+        self.sim = sim
+        self.log = log
+
+    def present(self, table: str, chain: str, rule: Sequence[str]) -> bool:
+        return list(rule) in self.sim.load()["iptables"].get(table, {}).get(chain, [])
+
+    def append(self, table: str, chain: str, rule: Sequence[str]) -> None:
+        self.log.append(" ".join(["iptables", "-t", table, "-A", chain, *rule]))
+        self.sim.update(
+            lambda s: s["iptables"].setdefault(table, {}).setdefault(chain, []).append(list(rule))
+        )
+
+    def delete(self, table: str, chain: str, rule: Sequence[str]) -> None:
+        self.log.append(" ".join(["iptables", "-t", table, "-D", chain, *rule]))
+
+        def change(state: dict[str, Any]) -> None:
+            rules = state["iptables"].get(table, {}).get(chain, [])
+            if list(rule) not in rules:
+                raise HostError(f"iptables -t {table} -D {chain}: Bad rule (does a matching "
+                                "rule exist in that chain?)")
+            rules.remove(list(rule))
+            # Built-in chains always exist: an empty one is the same as none.
+            if not rules:
+                del state["iptables"][table][chain]
+                if not state["iptables"][table]:
+                    del state["iptables"][table]
+
+        self.sim.update(change)
+
+
+_CONN = re.compile(r"^conn\s+(\S+)", re.MULTILINE)
+
+
+class SimStrongswan:
+    """A daemon that "loads" the conns of the root's /etc/ipsec.conf on restart."""
+
+    def __init__(self, sim: SimState, root: Root, log: list[str]) -> None:
+        self.sim = sim
+        self.root = root
+        self.log = log
+
+    def installed(self) -> bool:
+        return bool(self.sim.load()["strongswan"]["installed"])
+
+    def running(self) -> bool:
+        return bool(self.sim.load()["strongswan"]["running"])
+
+    def loaded_conns(self) -> set[str]:
+        return set(self.sim.load()["strongswan"]["conns"]) if self.running() else set()
+
+    def restart(self, conns: Sequence[str], timeout: float = 30.0) -> None:
+        if not self.installed():
+            raise HostError("ipsec: command not found (is strongSwan installed?)")
+        self.log.append("ipsec restart")
+        text = self.root.read("/etc/ipsec.conf") or ""
+        loaded = sorted(set(_CONN.findall(text)) - {"%default"})
+
+        def change(state: dict[str, Any]) -> None:
+            state["strongswan"].update(running=True, conns=loaded)
+
+        self.sim.update(change)
+        missing = set(conns) - set(loaded)
+        if missing:
+            raise HostError(f"ipsec restart: {', '.join(sorted(missing))} not loaded")
+
+    def stop(self) -> None:
+        self.log.append("ipsec stop")
+        self.sim.update(lambda s: s["strongswan"].update(running=False, conns=[]))
+
+    # The swanctl backend: the same daemon, "loading" /etc/swanctl/conf.d/*.conf.
+
+    def swanctl_installed(self) -> bool:
+        return bool(self.sim.load()["strongswan"].get("swanctl", True))
+
+    def swanctl_conns(self) -> set[str] | None:
+        state = self.sim.load()["strongswan"]
+        return set(state.get("vici_conns", [])) if state["running"] else None
+
+    def load_swanctl(self, conns: Sequence[str], *, restart: bool, timeout: float = 30.0) -> None:
+        from wizard.render.swanctl import ParseError, defined_connections
+
+        if not self.swanctl_installed():
+            raise HostError("swanctl: command not found (install strongswan-swanctl)")
+        if restart:
+            self.log.append("systemctl restart strongswan")
+        self.log.append("swanctl --load-all --noprompt")
+        loaded: set[str] = set()
+        conf_d = self.root.path("/etc/swanctl/conf.d")
+        for path in sorted(conf_d.glob("*.conf")) if conf_d.is_dir() else []:
+            try:
+                loaded.update(defined_connections(path.read_text(encoding="utf-8")))
+            except ParseError as err:
+                raise HostError(f"swanctl --load-all: {path.name}: {err}") from None
+
+        def change(state: dict[str, Any]) -> None:
+            state["strongswan"].update(running=True, vici_conns=sorted(loaded))
+
+        self.sim.update(change)
+        missing = set(conns) - loaded
+        if missing:
+            raise HostError(f"swanctl --load-all: {', '.join(sorted(missing))} not loaded")
+
+    def stop_swanctl(self) -> None:
+        self.log.append("systemctl stop strongswan")
+        self.sim.update(lambda s: s["strongswan"].update(running=False, vici_conns=[]))
+
+
+class SimSystemd:
+    """Units as two flags each; PID 1 may be "not systemd" to exercise the skip."""
+
+    def __init__(self, sim: SimState, log: list[str]) -> None:
+        self.sim = sim
+        self.log = log
+
+    def unavailable(self) -> str | None:
+        if self.sim.load()["systemd"]["pid1"]:
+            return None
+        return "systemd is not running on this box (simulated: PID 1 is not systemd)"
+
+    def daemon_reload(self) -> None:
+        self.log.append("systemctl daemon-reload")
+
+    def unit_state(self, unit: str) -> tuple[bool, bool]:
+        entry = self.sim.load()["systemd"]["units"].get(unit, {})
+        return bool(entry.get("enabled")), bool(entry.get("active"))
+
+    def _set(self, unit: str, enabled: bool, active: bool) -> None:
+        def change(state: dict[str, Any]) -> None:
+            units = state["systemd"]["units"]
+            if enabled or active:
+                units[unit] = {"enabled": enabled, "active": active}
+            else:  # a disabled, stopped unit is as good as an unknown one
+                units.pop(unit, None)
+
+        self.sim.update(change)
+
+    def enable_now(self, unit: str) -> None:
+        self.log.append(f"systemctl enable --now {unit}")
+        self._set(unit, True, True)
+
+    def restart(self, unit: str) -> None:
+        self.log.append(f"systemctl restart {unit}")
+        enabled, _ = self.unit_state(unit)
+        self._set(unit, enabled, True)
+
+    def disable_now(self, unit: str) -> None:
+        self.log.append(f"systemctl disable --now {unit}")
+        self._set(unit, False, False)

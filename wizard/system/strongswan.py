@@ -1,0 +1,90 @@
+"""The strongSwan daemon, through the `ipsec` starter script (the seed's commands).
+
+A restart is done only when the conns it should load are really loaded:
+`ipsec restart` returns before starter has fed charon the configuration, and
+reporting success on a daemon that then rejects the file would hide the one
+error an operator most needs to see.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Sequence
+
+from wizard.system.base import HostError, run_argv
+from wizard.system.swanctl import Swanctl
+
+_CONN_LINE = re.compile(r"^\s*([^\s:\[{]+):\s+\S*\.\.\.\S*\s+IKE", re.MULTILINE)
+
+
+def parse_loaded_conns(statusall: str) -> set[str]:
+    """Names of the conns `ipsec statusall` lists under "Connections:"."""
+    section = statusall.split("Connections:", 1)
+    if len(section) < 2:
+        return set()
+    body = re.split(r"^(?:Routed|Security Associations|Shunted)", section[1], maxsplit=1,
+                    flags=re.MULTILINE)[0]
+    return set(_CONN_LINE.findall(body))
+
+
+class IpsecStrongswan:
+    """The real daemon."""
+
+    def __init__(self, log: list[str], binary: str = "ipsec") -> None:
+        self.log = log
+        self.binary = binary
+        self.vici = Swanctl(log)
+        """The same daemon through swanctl, for the swanctl backend."""
+
+    def installed(self) -> bool:
+        return shutil.which(self.binary) is not None
+
+    def _statusall(self) -> str | None:
+        if not self.installed():
+            return None
+        proc = run_argv([self.binary, "statusall"], [], check=False, timeout=15)
+        return proc.stdout if proc.returncode == 0 else None
+
+    def running(self) -> bool:
+        return self._statusall() is not None
+
+    def loaded_conns(self) -> set[str]:
+        text = self._statusall()
+        return parse_loaded_conns(text) if text else set()
+
+    def restart(self, conns: Sequence[str], timeout: float = 30.0) -> None:
+        if not self.installed():
+            raise HostError(f"{self.binary}: command not found (is strongSwan installed?)")
+        run_argv([self.binary, "restart"], self.log, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        wanted = set(conns)
+        loaded: set[str] = set()
+        while time.monotonic() < deadline:
+            text = self._statusall()
+            if text is not None:
+                loaded = parse_loaded_conns(text)
+                if wanted <= loaded:
+                    return
+            time.sleep(0.2)
+        missing = ", ".join(sorted(wanted - loaded)) or "the daemon"
+        raise HostError(
+            f"ipsec restart: {missing} not loaded after {timeout:.0f}s "
+            "(see the system log or 'ipsec statusall')"
+        )
+
+    def stop(self) -> None:
+        run_argv([self.binary, "stop"], self.log, timeout=30)
+
+    def swanctl_installed(self) -> bool:
+        return self.vici.installed()
+
+    def swanctl_conns(self) -> set[str] | None:
+        return self.vici.conns()
+
+    def load_swanctl(self, conns: Sequence[str], *, restart: bool, timeout: float = 30.0) -> None:
+        self.vici.load(conns, restart=restart, timeout=timeout)
+
+    def stop_swanctl(self) -> None:
+        self.vici.stop()

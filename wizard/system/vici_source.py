@@ -1,0 +1,239 @@
+"""strongSwan's SAs over vici, the daemon's own control socket (the `vici` package).
+
+One Unix-socket request per refresh and no process: `swanctl --list-sas`
+without the fork. The same socket carries `ike-updown` and `child-updown`
+events, which is how the status panel hears of a tunnel going down the
+moment charon does, and the `initiate`/`terminate` commands behind its keys.
+
+vici hands back nested dicts of bytes; `ike_from_vici` turns one `list-sa`
+entry into the core's `IkeSa`. It is pure and tested on recorded replies; the
+rest talks to a socket, and takes a session factory so tests can hand in a
+fake session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.status import ChildSa, IkeSa
+
+SOCKET = "/var/run/charon.vici"
+
+
+class ViciError(Exception):
+    """charon answered, but not with what was asked (a failed command, a broken reply)."""
+
+
+@dataclass(frozen=True)
+class ViciReading:
+    """One refresh's worth of answers."""
+
+    version: str
+    sas: tuple[IkeSa, ...]
+    conns: tuple[str, ...]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _int(value: Any) -> int | None:
+    text = _text(value)
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _algorithms(entry: Mapping[str, Any], *, prf: bool) -> str:
+    """vici's algorithm fields joined the way `ipsec statusall` prints them."""
+    parts = []
+    encr = _text(entry.get("encr-alg"))
+    if encr:
+        size = _text(entry.get("encr-keysize"))
+        parts.append(f"{encr}_{size}" if size else encr)
+    integ = _text(entry.get("integ-alg"))
+    if integ:
+        size = _text(entry.get("integ-keysize"))
+        parts.append(f"{integ}_{size}" if size else integ)
+    if prf and entry.get("prf-alg"):
+        parts.append(_text(entry.get("prf-alg")))
+    if entry.get("dh-group"):
+        parts.append(_text(entry.get("dh-group")))
+    return "/".join(parts)
+
+
+def child_from_vici(entry: Mapping[str, Any]) -> ChildSa:
+    """One entry of a `list-sa` event's `child-sas` section."""
+    return ChildSa(
+        name=_text(entry.get("name")),
+        state=_text(entry.get("state")) or "UNKNOWN",
+        installed_s=_int(entry.get("install-time")),
+        rekey_in_s=_int(entry.get("rekey-time")),
+        algorithms=_algorithms(entry, prf=False),
+        bytes_in=_int(entry.get("bytes-in")) or 0,
+        bytes_out=_int(entry.get("bytes-out")) or 0,
+        packets_in=_int(entry.get("packets-in")),
+        packets_out=_int(entry.get("packets-out")),
+    )
+
+
+def ike_from_vici(name: str, entry: Mapping[str, Any]) -> IkeSa:
+    """One IKE SA of a `list-sa` event (`{name: entry}`), with its CHILD SAs.
+
+    IKEv1 SAs are reauthenticated, not rekeyed, so the earlier of the two
+    times is reported as "rekey in".
+    """
+    times = [t for t in (_int(entry.get("rekey-time")), _int(entry.get("reauth-time"))) if t]
+    children = entry.get("child-sas") or {}
+    return IkeSa(
+        name=name,
+        state=_text(entry.get("state")) or "UNKNOWN",
+        version=_int(entry.get("version")),
+        local_host=_text(entry.get("local-host")) or None,
+        remote_host=_text(entry.get("remote-host")) or None,
+        established_s=_int(entry.get("established")),
+        rekey_in_s=min(times) if times else None,
+        algorithms=_algorithms(entry, prf=True),
+        children=tuple(child_from_vici(c) for c in children.values()),
+    )
+
+
+def sas_from_events(events: Iterable[Mapping[str, Any]]) -> tuple[IkeSa, ...]:
+    """Every IKE SA in a `list-sas` stream (one `{name: entry}` dict per event)."""
+    return tuple(ike_from_vici(name, entry) for event in events for name, entry in event.items())
+
+
+def connect(path: str = SOCKET, timeout: float = 5.0) -> Any:
+    """A vici session on `path`; the socket times out so a hung charon cannot hang a refresh.
+
+    Raises:
+        FileNotFoundError / ConnectionRefusedError: no charon behind the path.
+    """
+    import vici
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return vici.Session(sock)
+
+
+def _close(session: Any) -> None:
+    transport = getattr(session, "transport", None)
+    if transport is not None:
+        with contextlib.suppress(OSError):
+            transport.close()
+
+
+def read(
+    path: str = SOCKET, session_factory: Callable[[str], Any] = connect
+) -> ViciReading:
+    """The daemon's version, its SAs and the conns it has loaded: three requests, one socket.
+
+    Raises:
+        OSError: the socket cannot be reached.
+        ViciError: charon refused a request or sent something unreadable.
+    """
+    session = session_factory(path)
+    try:
+        try:
+            version = session.version()
+            sas = sas_from_events(session.list_sas())
+            conns = tuple(name for event in session.list_conns() for name in event)
+        except OSError:
+            raise
+        except Exception as err:  # the vici package's own exceptions
+            raise ViciError(str(err)) from None
+    finally:
+        _close(session)
+    return ViciReading(_text(version.get("version")) or "?", sas, conns)
+
+
+def initiate(
+    path: str, name: str, session_factory: Callable[[str], Any] = connect
+) -> None:
+    """Bring conn `name` up; returns at once (timeout -1), the events report the outcome.
+
+    Waiting would block for as long as the peer does not answer, which with
+    the document's `keyingtries=%forever` is forever.
+    """
+    _command(path, session_factory, "initiate", {"child": name, "ike": name, "timeout": "-1"})
+
+
+def terminate(
+    path: str, name: str, session_factory: Callable[[str], Any] = connect
+) -> None:
+    """Take conn `name` down: delete its IKE SA and with it the CHILD SAs."""
+    _command(path, session_factory, "terminate", {"ike": name, "timeout": "-1"})
+
+
+def _command(
+    path: str, session_factory: Callable[[str], Any], what: str, message: dict[str, str]
+) -> None:
+    session = session_factory(path)
+    try:
+        for _log in getattr(session, what)(message):
+            pass  # control-log lines: the panel learns the outcome from events
+    except OSError:
+        raise
+    except Exception as err:
+        raise ViciError(f"{what} {message.get('ike')}: {err}") from None
+    finally:
+        _close(session)
+
+
+EVENTS = ("ike-updown", "child-updown")
+
+
+def describe_event(kind: str, payload: Mapping[str, Any]) -> str:
+    """"child-updown Tunnel1 down": enough for a log line or a panel's notice."""
+    names = [k for k, v in payload.items() if isinstance(v, Mapping)]
+    direction = "up" if _text(payload.get("up")) == "yes" else "down"
+    return f"{kind} {' '.join(names) or '?'} {direction}"
+
+
+def listen(
+    path: str,
+    stop: threading.Event,
+    notify: Callable[[str], None],
+    session_factory: Callable[[str], Any] = connect,
+    poll: float = 1.0,
+) -> None:
+    """Call `notify` for each SA up/down event until `stop` is set.
+
+    Wakes every `poll` seconds to look at `stop`. When charon goes away (a
+    restart) it reconnects, telling `notify` so the panel refreshes; with no
+    socket at all it returns, and the panel keeps to its interval refresh.
+    """
+    while not stop.is_set():
+        if not os.path.exists(path):
+            return
+        try:
+            session = session_factory(path)
+        except OSError:
+            stop.wait(2.0)
+            continue
+        try:
+            for kind, payload in session.listen(list(EVENTS), timeout=poll):
+                if stop.is_set():
+                    break
+                if kind is None:
+                    continue
+                notify(describe_event(_text(kind), payload or {}))
+        except Exception:  # charon went away mid-listen: say so, then reconnect
+            notify("strongSwan connection lost")
+            stop.wait(2.0)
+        finally:
+            _close(session)
