@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -34,9 +34,14 @@ from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.questions import BY_ID as QUESTIONS_BY_ID
 from wizard.questions import BY_STEP, Context, Question, Value, behind_nat, host_defaults
+from wizard.render.heartbeat import DEFAULT_COMMAND
+from wizard.system.detect import apply_detected, detect
 from wizard.system.host import Check, HostFacts, blocking, preflight
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root
+
+if TYPE_CHECKING:
+    from wizard.status import StatusSource
 
 
 class WizardApp(App[int]):
@@ -71,6 +76,8 @@ class WizardApp(App[int]):
         interfaces: Sequence[HostInterface] | Callable[[], Sequence[HostInterface]] = (),
         cursor_blink: bool = True,
         start: str = "welcome",
+        heartbeat_command: str = DEFAULT_COMMAND,
+        status_source: Callable[[Setup | None], StatusSource] | None = None,
     ) -> None:
         """Set up the wizard.
 
@@ -86,6 +93,10 @@ class WizardApp(App[int]):
                 screen takes to draw.
             cursor_blink: off in tests, so snapshots do not depend on timing.
             start: the first step to show (tests open a step directly).
+            heartbeat_command: the `vpn-wizard` path the heartbeat unit runs
+                (the real one from `run_app`; the default keeps snapshots stable).
+            status_source: makes the live status source for the last step
+                (recorded data in tests); None reads this box (`LiveStatus`).
         """
         super().__init__()
         self.root = root or Root("/")
@@ -96,6 +107,8 @@ class WizardApp(App[int]):
         self.context = Context(() if callable(interfaces) else tuple(interfaces))
         self.cursor_blink = cursor_blink
         self.start_step = start
+        self.heartbeat_command = heartbeat_command
+        self._status_source = status_source
         self.answers_path = answers_path
         self.import_path: Path | None = Path(import_path) if import_path else None
         self.import_label = import_path or ""
@@ -146,11 +159,13 @@ class WizardApp(App[int]):
         except answers_mod.AnswersError as exc:
             self.import_error = str(exc)
             return
-        sources = dict(resolved.sources)
+        # As inputs.load does: a backend/persistence left at its default follows the box.
+        setup, sources = apply_detected(resolved.setup, dict(resolved.sources),
+                                        detect(self.root, run=None))
         if self.setup is None:
-            setup = host_defaults(resolved.setup, self.context, sources)
+            setup = host_defaults(setup, self.context, sources)
         else:  # a second import replaces AWS's facts, not the operator's choices
-            setup = replace(resolved.setup, choices=self.setup.choices)
+            setup = replace(setup, choices=self.setup.choices)
             sources.update({k: v for k, v in self.sources.items() if k.startswith("choices.")})
         self.sources = sources
         for qid in [q for q in self.drafts if q.startswith("tunnels[")]:
@@ -264,8 +279,18 @@ class WizardApp(App[int]):
         if setup is None or errors(self.problems) or self.active_drafts():
             return None
         if self._plan[0] is not setup:
-            self._plan = (setup, build_plan(setup, self.root.read))
+            self._plan = (setup, build_plan(setup, self.root.read,
+                                            heartbeat_command=self.heartbeat_command))
         return self._plan[1]
+
+    def status_source(self) -> StatusSource:
+        """Where the live status panel reads from: this box, for the tunnels of this setup."""
+        if self._status_source is not None:
+            return self._status_source(self.setup)
+        from wizard.status import Expected, LiveStatus, expected_from_setup
+
+        expected = expected_from_setup(self.setup) if self.setup else Expected(())
+        return LiveStatus(expected)
 
     def apply_blockers(self) -> list[str]:
         """Why the plan cannot be applied now, one line each (empty: it can)."""
@@ -476,6 +501,7 @@ class WizardApp(App[int]):
 
 def run_app(args: argparse.Namespace) -> int:
     """`vpn-wizard` without a sub-command: probe the host, then run the wizard."""
+    from wizard.system.executable import vpn_wizard_command
     from wizard.system.host import probe
     from wizard.system.interfaces import list_interfaces
 
@@ -486,6 +512,7 @@ def run_app(args: argparse.Namespace) -> int:
         answers_path=args.answers,
         host=probe(),
         interfaces=list_interfaces,
+        heartbeat_command=vpn_wizard_command(),
     )
     code = app.run()
     if not app.changed:

@@ -343,7 +343,7 @@ class StatusScreen(Screen[None]):
         threaded: bool = True,
         watch: bool = True,
     ) -> None:
-        super().__init__(id="status")
+        super().__init__(id="live-status-panel")
         self.source = source
         self.refresh_interval = refresh_interval
         self.threaded = threaded

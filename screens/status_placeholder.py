@@ -1,16 +1,29 @@
-"""Step 13: a placeholder for the live status screen (screens/status.py replaces it)."""
+"""Step 13: what the run did, and the door to the live status of both tunnels.
+
+After a real apply the live panel (`screens.status.StatusScreen`) opens by
+itself; after a dry run it opens on request, and then shows this box as it
+really is (nothing applied), which is the honest answer to "are my tunnels up?".
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.widgets import Button, Static
 
 from screens.base import StepScreen
 
 
 class StatusPlaceholderScreen(StepScreen):
-    """Says what the run did; the live tunnel status will appear here."""
+    """Says what the run did and opens the live status panel."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "live_status", "Live status"),
+    ]
 
     def compose_body(self) -> ComposeResult:
         wizard = self.wizard
@@ -19,9 +32,24 @@ class StatusPlaceholderScreen(StepScreen):
         else:
             said = Text("Nothing on this box was changed.", style="bold green")
         yield Static(said, id="status-said")
-        yield Static(Text("The live status of both tunnels and the heartbeat will appear here. "
-                          "Until then: sudo ipsec status, or vpn-wizard status.", style="dim"),
-                     id="status-placeholder")
+        yield Static(Text("The live status shows both tunnels, their traffic and the heartbeat, "
+                          "and can bring a tunnel up or down. From a shell: vpn-wizard status.",
+                          style="dim"), id="status-placeholder")
+        yield Button("Live status (s)", id="live-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.wizard.changed and not self.wizard.dry_run:
+            self.call_after_refresh(self.action_live_status)
+
+    @on(Button.Pressed, "#live-status")
+    def _open(self) -> None:
+        self.action_live_status()
+
+    def action_live_status(self) -> None:
+        from screens.status import StatusScreen
+
+        self.app.push_screen(StatusScreen(self.wizard.status_source()))
 
     def next_label(self) -> str:
         return "Quit"

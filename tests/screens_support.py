@@ -8,6 +8,7 @@ snapshots are the same on every box and no test can touch the real /etc.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from ipaddress import IPv4Interface
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from screens.app import WizardApp
+from wizard.model import Setup
+from wizard.status import StatusSource
 from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root
@@ -60,6 +63,7 @@ def make_app(
     dry_run: bool = True,
     host: HostFacts = CANNED_HOST,
     interfaces: tuple[HostInterface, ...] = CANNED_INTERFACES,
+    status_source: Callable[[Setup | None], StatusSource] | None = None,
 ) -> WizardApp:
     """The wizard on a canned host, with `root` as its --root and no cursor blink."""
     return WizardApp(
@@ -70,6 +74,7 @@ def make_app(
         interfaces=interfaces,
         cursor_blink=False,
         start=start,
+        status_source=status_source,
     )
 
 

@@ -110,3 +110,27 @@ def test_describe_names_the_facts_and_the_defaults() -> None:
                               netplan=True, systemd=True, iptables="nf_tables"))
     assert line == ("strongSwan 6.0.1 (swanctl, charon-systemd); network by netplan; systemd; "
                     "iptables nf_tables -> backend swanctl, persistence netplan")
+
+
+def test_detected_choices_replace_only_untouched_defaults(tmp_path: Path) -> None:
+    from wizard import inputs
+    from wizard.system.detect import SOURCE_DETECTED, detected_choices
+
+    assert detected_choices(HostFacts(swanctl=True, netplan=True)) == {
+        "backend": "swanctl", "persistence": "netplan"}
+    assert detected_choices(HostFacts(starter=True, swanctl=True, ifupdown=True)) == {}
+    assert detected_choices(HostFacts()) == {}
+
+    root = _box(tmp_path / "box", *UBUNTU_2604)
+    seed = Path(__file__).resolve().parents[1] / "examples" / "aws-strongswan-seed.txt"
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[choices]\nvpc_cidrs = ["203.0.113.0/24"]\n')
+    loaded = inputs.load(seed, answers, root)
+    assert (loaded.setup.choices.backend, loaded.setup.choices.persistence) == (
+        "swanctl", "netplan")
+    assert loaded.sources["choices.backend"] == SOURCE_DETECTED
+
+    answers.write_text('[choices]\nbackend = "stroke"\npersistence = "none"\n')
+    kept = inputs.load(seed, answers, root)
+    assert (kept.setup.choices.backend, kept.setup.choices.persistence) == ("stroke", "none")
+    assert kept.sources["choices.backend"] == "answers"

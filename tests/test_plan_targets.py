@@ -226,3 +226,15 @@ def test_dry_run_shows_the_load_and_writes_nothing(tmp_path: Path) -> None:
     assert "write /etc/netplan/60-vpn-wizard.yaml (0600)" in system.log
     assert not any("netplan apply" in line for line in system.log)
     assert tree(tmp_path, all_files=True) == before
+
+
+def test_list_conns_output_is_read_by_name() -> None:
+    from wizard.system.swanctl import parse_list_conns
+
+    text = (
+        "Tunnel1: IKEv1, reauthentication every 28260s\n"
+        "  local:  %any\n  remote: 198.51.100.1\n"
+        "  Tunnel1: TUNNEL, rekeying every 3060s\n"
+        "office: IKEv1/2, no reauthentication, rekeying every 14400s\n"
+    )
+    assert parse_list_conns(text) == {"Tunnel1", "office"}

@@ -498,3 +498,34 @@ async def test_import_error_names_the_line(tmp_path: Path) -> None:
         assert app.import_error is not None and "line 41" in app.import_error
         assert "is not an IPv4 address" in screen_text(app)
         assert app.step_invalid("import")
+
+
+async def test_last_step_opens_the_live_status_of_the_setups_tunnels(tmp_path: Path) -> None:
+    """After the run, `s` opens the live panel for the tunnels of the setup just planned."""
+    from screens.status import StatusScreen
+    from status_fixtures import RecordedSource, snapshot_from_vici
+
+    asked: list[object] = []
+
+    def source(setup: object) -> RecordedSource:
+        asked.append(setup)
+        return RecordedSource(snapshot_from_vici("both_up"))
+
+    app = make_app(tmp_path, start="review", status_source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.click("#next")
+        await settle(pilot)
+        await pilot.click("#yes")
+        await settle(pilot)
+        apply_screen = app.screen
+        await wait_for(pilot, lambda: apply_screen.finished, "the dry run")
+        await pilot.click("#next")
+        await settle(pilot)
+        assert app.current == "status"
+        assert not isinstance(app.screen, StatusScreen)  # a dry run does not open it by itself
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, StatusScreen)
+        assert asked == [app.setup]
+        assert "Tunnel1" in screen_text(app) and "ESTABLISHED" in screen_text(app)

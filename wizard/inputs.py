@@ -66,10 +66,16 @@ def load(
         raise InputError(str(exc)) from None
     except OSError as exc:
         raise InputError(f"{exc.filename}: {exc.strerror}") from None
-    problems = validate(resolved.setup, marks_on(root))
+    # A backend/persistence the inputs leave at its default follows the box
+    # (no starter but swanctl -> swanctl; netplan configured -> netplan).
+    from wizard.system.detect import apply_detected, detect
+
+    facts = detect(root, run=None)
+    setup, sources = apply_detected(resolved.setup, dict(resolved.sources), facts)
+    problems = validate(setup, marks_on(root))
     return Loaded(
-        resolved.setup,
-        dict(resolved.sources),
+        setup,
+        sources,
         problems,
         imported.format if imported else None,
         imported.notes if imported else (),

@@ -7,7 +7,9 @@ module that needs other peer settings (IKEv2, other proposals) overrides
 undoing an operator's edits is the very thing the product must prove it can
 do, so the lab does not pretend to. A test that changes the cgw takes
 ``fresh_lab`` instead, which boots a lab of its own (about 3-4 s, plus 2-3 s
-for the responder).
+for the responder), or shares ``lab`` with tests that leave it as they found
+it and checks on entry that they did. ``lab_factory`` boots labs on demand
+(several at once if need be: each is a UML process of its own).
 
 Every session also checks that the host's strongSwan, sysctl, network and
 alternatives files, its links, namespaces and mangle table are as they were.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,6 +98,19 @@ def lab(lab_tunnels: list[PeerTunnel], lab_timing: Timing) -> Iterator[Lab]:
     """One lab per module, vgw responder running, cgw untouched at the start."""
     with booted_lab(lab_tunnels, lab_timing) as booted:
         yield booted
+
+
+LabFactory = Callable[[Sequence[PeerTunnel], Timing], AbstractContextManager[Lab]]
+
+
+@pytest.fixture(scope="session")
+def lab_factory() -> LabFactory:
+    """`booted_lab` itself, for a test that runs labs of its own (in threads, say).
+
+    Check `uml.lab_unavailable()` first when calling it outside the test's
+    own thread: there, its `pytest.skip` would only end that thread.
+    """
+    return booted_lab
 
 
 @pytest.fixture

@@ -8,14 +8,23 @@ only what an operator would choose.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from peer import PeerTunnel
+from peer import PeerTunnel, seed_tunnels
 from uml import CGW_LAN_IF, CGW_WAN_IF, CGW_WAN_IP, VPC_CIDR, Lab
+
+from wizard.inputs import load
+from wizard.operations import SetSysctl
+from wizard.plan import build_plan
+from wizard.plan_types import Plan
+from wizard.system.paths import Root
 
 SEED = Path(__file__).resolve().parents[2].parent / "shared/seed/aws-vpn-strongswan-generic.txt"
 SEED_ADDRESSES = ("62.81.252.34", "52.50.67.155", "54.77.23.12")
@@ -27,47 +36,48 @@ AWS_FILE = "/lab/aws-vpn.txt"
 ANSWERS = "/lab/answers.toml"
 DRIVER = str(Path(__file__).resolve().with_name("fault_driver.py"))
 
-#: Every file a plan may touch, in either mode.
-TOUCHED = (
-    "/etc/sysctl.conf",
-    "/etc/ipsec.conf",
-    "/etc/ipsec.secrets",
-    "/etc/strongswan.d/charon.conf",
-    "/etc/rc.local",
-    "/etc/network/interfaces",
-    "/etc/vpn-wizard/iptables.rules",
-    "/etc/ipsec.d/aws-updown.sh",
-    "/usr/local/sbin/vpn-wizard-heartbeat",
-    "/etc/systemd/system/vpn-wizard-heartbeat.service",
-)
-SYSCTLS = (
-    "net.ipv4.ip_forward",
-    *(
-        f"net.ipv4.conf.{i}.{k}"
-        for i in (CGW_WAN_IF, CGW_LAN_IF)
-        for k in ("disable_xfrm", "disable_policy")
-    ),
-)
+MODES = ("manual", "updown")
 
-SNAPSHOT = (
-    "for f in " + " ".join(TOUCHED) + "; do\n"
-    '  if [ -e "$f" ]; then echo "file $f $(stat -c \'%a %u:%g\' "$f")'
-    ' $(sha256sum < "$f" | cut -c1-16)"; else echo "file $f absent"; fi\n'
-    "done\n"
-    'echo "tree $(find /etc /usr/local -xdev 2>/dev/null | sort | sha256sum | cut -c1-16)"\n'
-    # A table the kernel instantiated but that holds no rule is no difference.
-    "echo '== iptables-save'; iptables-save | grep -v '^#' | sed 's/ \\[[0-9]*:[0-9]*\\]$//'"
-    ' | awk \'/^[*]/{buf=$0; keep=0; next} /^COMMIT/{if (keep) print buf "\\n" $0; next}'
-    ' {buf=buf "\\n" $0; if ($0 !~ /^:[A-Z]+ ACCEPT$/) keep=1}\'\n'
-    "echo '== ip -d link'; ip -d link show\n"
-    "echo '== ip addr'; ip addr show\n"
-    "echo '== ip route'; ip route show table all\n"
-    "echo '== xfrm'; ip xfrm state; ip xfrm policy\n"
-    "echo '== sysctl'; sysctl " + " ".join(SYSCTLS) + "\n"
-    "echo '== strongswan'; if ipsec statusall >/dev/null 2>&1; then echo running;"
-    " else echo stopped; fi\n"
-)
-"""One command that prints everything rollback must restore (no comments, no counters)."""
+
+@dataclasses.dataclass(frozen=True)
+class Footprint:
+    """What the plans of every mode touch on the cgw: the scope of a snapshot."""
+
+    files: tuple[str, ...]
+    """Every file a plan writes (`Plan.final_files`)."""
+    dirs: tuple[str, ...]
+    """Their directories and every ancestor up to /, listed so stray files show."""
+    sysctls: tuple[str, ...]
+    """Every kernel parameter a plan sets."""
+
+
+def lab_plan(tunnels: Sequence[PeerTunnel], mode: str = "manual") -> Plan:
+    """The plan the cgw will build from the lab's inputs, built here on the host."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp)
+        (local / "aws.txt").write_text(lab_aws_file(tunnels))
+        (local / "answers.toml").write_text(answers(mode))
+        setup = load(local / "aws.txt", local / "answers.toml", Root(local / "empty")).setup
+    return build_plan(setup)
+
+
+def footprint(tunnels: Sequence[PeerTunnel], modes: Sequence[str] = MODES) -> Footprint:
+    """Derived from the plans themselves, so a file a plan starts writing is covered."""
+    files: set[str] = set()
+    sysctls: set[str] = set()
+    for mode in modes:
+        plan = lab_plan(tunnels, mode)
+        files |= set(plan.final_files())
+        for step in plan:
+            sysctls |= {op.key for op in step.commands if isinstance(op, SetSysctl)}
+    dirs = {str(parent) for f in files for parent in PurePosixPath(f).parents}
+    dirs.discard("/")
+    return Footprint(tuple(sorted(files)), tuple(sorted(dirs)), tuple(sorted(sysctls)))
+
+
+SCOPE_FILE = "/lab/scope.json"
+"""The footprint, as labstate.py reads it inside the lab."""
+LABSTATE = str(Path(__file__).resolve().with_name("labstate.py"))
 
 
 def lab_aws_file(tunnels: Sequence[PeerTunnel]) -> str:
@@ -120,13 +130,19 @@ def apply_cmd(*extra: str, env: str = "") -> str:
     return wizard("apply", "--import", AWS_FILE, "--answers", ANSWERS, *extra, env=env)
 
 
-def snapshot(lab: Lab) -> str:
-    return lab.run("/bin/sh /lab/snapshot.sh", check=True, timeout=60).out
+def snapshot(lab: Lab, *, full: bool = True) -> str:
+    """Everything rollback must restore, as text to compare (see labstate.py).
+
+    `full` (the default here) also covers every name under /etc and /usr/local.
+    """
+    arg = " full" if full else ""
+    return lab.run(f"{PYTHON} {LABSTATE} {SCOPE_FILE}{arg}", check=True, timeout=60).out
 
 
-def install_snapshot(lab: Lab) -> None:
-    """Put the snapshot script in the lab once; each snapshot is then one short request."""
-    write_big(lab, "/lab/snapshot.sh", SNAPSHOT, mode=0o700)
+def install_snapshot(lab: Lab, tunnels: Sequence[PeerTunnel] | None = None) -> None:
+    """Tell the lab where the plans write; each snapshot is then one short request."""
+    scope = footprint(tunnels if tunnels is not None else seed_tunnels())
+    lab.write_file(SCOPE_FILE, json.dumps(dataclasses.asdict(scope)), mode=0o600)
 
 
 def sa_states(status: str, name: str) -> tuple[bool, bool]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from wizard.model import Backend, Persistence
+from wizard.model import Backend, Persistence, Setup
 from wizard.system.paths import Root
 
 IptablesVariant = Literal["nf_tables", "legacy"]
@@ -111,6 +111,52 @@ def choose_persistence(facts: HostFacts) -> Persistence:
 def defaults_for(facts: HostFacts) -> tuple[Backend, Persistence]:
     """The (backend, persistence) the wizard proposes for a box with these facts."""
     return choose_backend(facts), choose_persistence(facts)
+
+
+SOURCE_DETECTED = "detected"
+"""The `sources` value for a choice taken from the box rather than from a file or default."""
+
+
+def detected_choices(facts: HostFacts) -> dict[str, str]:
+    """The choices the box gives positive evidence for, to replace untouched defaults.
+
+    Narrower than `defaults_for` on purpose: only what is *there* moves a
+    default (no starter but swanctl: backend swanctl; netplan configured:
+    netplan; networkd under systemd: networkd). Finding nothing changes
+    nothing, so a `--root` directory without these files plans as before.
+    """
+    found: dict[str, str] = {}
+    if not facts.starter and (facts.swanctl or facts.charon_systemd):
+        found["backend"] = "swanctl"
+    persistence = choose_persistence(facts)
+    if persistence in ("netplan", "networkd"):
+        found["persistence"] = persistence
+    return found
+
+
+def apply_detected(
+    setup: Setup, sources: dict[str, str], facts: HostFacts
+) -> tuple[Setup, dict[str, str]]:
+    """`setup` with each choice still at its default replaced by what the box says.
+
+    A value the operator gave (answers file, TUI) is never overridden; the
+    replaced ones are marked `detected` in the returned sources.
+    """
+    from dataclasses import replace
+
+    from wizard.answers import SOURCE_DEFAULT
+
+    changes = {
+        key: value
+        for key, value in detected_choices(facts).items()
+        if sources.get(f"choices.{key}", SOURCE_DEFAULT) == SOURCE_DEFAULT
+    }
+    if not changes:
+        return setup, sources
+    choices = replace(setup.choices, **changes)  # type: ignore[arg-type]
+    new_sources = dict(sources)
+    new_sources.update({f"choices.{key}": SOURCE_DETECTED for key in changes})
+    return replace(setup, choices=choices), new_sources
 
 
 def describe(facts: HostFacts) -> str:
