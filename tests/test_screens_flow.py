@@ -502,8 +502,9 @@ async def test_import_error_names_the_line(tmp_path: Path) -> None:
 
 async def test_last_step_opens_the_live_status_of_the_setups_tunnels(tmp_path: Path) -> None:
     """After the run, `s` opens the live panel for the tunnels of the setup just planned."""
-    from screens.status import StatusScreen
     from status_fixtures import RecordedSource, snapshot_from_vici
+
+    from screens.status import StatusScreen
 
     asked: list[object] = []
 
