@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LAB_PACKAGES=(user-mode-linux kmod iproute2 iptables iputils-ping procps
-              strongswan-starter strongswan-charon strongswan-swanctl tmux)
+              strongswan-starter strongswan-charon strongswan-swanctl tmux netplan.io)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()

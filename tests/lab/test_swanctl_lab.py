@@ -292,13 +292,6 @@ def test_both_tunnels_come_up_and_a_reapply_changes_nothing(
 
     # Uninstall: the box as it was before the first apply.
     removed = wizard(lab, "uninstall", "--answers", ANSWERS)
-    if updown and not removed.ok and "ip route del" in removed.out and (
-            "No such process" in removed.out):
-        # Known, outside this backend: wizard.system.netlink.del_route sends no scope, so
-        # the kernel does not match a route the updown script added with `ip route add
-        # ... dev` (scope link); measured here, `scope=253` matches it. The uninstall
-        # rolls itself back, as it must.
-        pytest.xfail("uninstall after updown mode: netlink del_route misses scope-link routes")
     assert removed.ok, removed.out
     after_uninstall = snapshot(lab)
     assert after_uninstall == baseline, wl.diff(baseline, after_uninstall)

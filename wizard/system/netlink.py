@@ -16,6 +16,10 @@ from typing import Any
 
 from wizard.system.base import Address, HostError, LinkInfo, VtiInfo
 
+RT_SCOPE_LINK = 253
+RT_SCOPE_NOWHERE = 255
+"""`ip route del` sends this scope: the kernel then matches a route of any scope."""
+
 IFF_UP = 0x1
 MAIN_TABLE = 254
 
@@ -152,15 +156,19 @@ class NetlinkLinks:
         return False
 
     def add_route(self, dst: str, dev: str, metric: int) -> None:
+        """Scope link, as `ip route add DST dev DEV` gives a route without a gateway."""
         index = self._need(dev)
         self._call(
             f"ip route add {dst} dev {dev} metric {metric}",
-            self._ip().route, "add", dst=dst, oif=index, priority=metric,
+            self._ip().route, "add", dst=dst, oif=index, priority=metric, scope=RT_SCOPE_LINK,
         )
 
     def del_route(self, dst: str, dev: str, metric: int) -> None:
+        """Any scope, as `ip route del` asks: the updown script's routes are scope link,
+        and a request with the default scope (universe) does not match them."""
         index = self._need(dev)
         self._call(
             f"ip route del {dst} dev {dev} metric {metric}",
             self._ip().route, "del", dst=dst, oif=index, priority=metric,
+            scope=RT_SCOPE_NOWHERE,
         )
