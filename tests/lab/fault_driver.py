@@ -9,9 +9,10 @@ crash goes through a forked child too, except at the `--real` points, where
 both the crashing apply and the rollback are the real `vpn-wizard` binary in
 a process of its own.
 
-After each run the driver checks the exit status and the state the newest
+After each run the driver checks the exit status, the state the newest
 journal ended in (rolled-back after a failure and after a rollback,
-unfinished after a crash, so the rollback really had something to do), moves
+unfinished after a crash, so the rollback really had something to do) and
+that the journal stopped at the action aimed at (`reached`), moves
 a settled journal aside (`archive`), and takes a snapshot (labstate.py, in
 this process: no process start but the `iptables-save` and `ip` it runs) to
 compare with the one taken before everything. Per run the snapshot looks where the plans write; the first and
@@ -134,6 +135,20 @@ def main() -> int:
         journals = transactions(root)
         return journals[-1].state if journals else "no journal"
 
+    def reached(index: int, kind: str) -> None:
+        """Check the newest journal stopped at action `index`: the fault hit where aimed."""
+        journals = transactions(root)
+        records = journals[-1].records() if journals else []
+        last = max(
+            (r["index"] for r in records if "index" in r and r.get("type") != "undone"),
+            default=None,
+        )
+        failed = [r["index"] for r in records if r.get("outcome") == "failed"]
+        if last != index or failed != ([index] if kind == "fail_at" else []):
+            failures.append(
+                f"{kind} {index}: the journal's last action is {last}, failed ones {failed}"
+            )
+
     def archive() -> None:
         """Move settled transactions out of the wizard's sight, into ARCHIVE.
 
@@ -163,6 +178,7 @@ def main() -> int:
         return False
 
     baseline_full = snap(full=True)
+    baseline_names = [line for top in labstate.TREES for line in labstate.tree_lines(top)]
     baseline = snap()
     fail_env = {"VPN_WIZARD_FAIL_AT": ""}
     kill_env = {"VPN_WIZARD_KILL_AT": ""}
@@ -174,6 +190,7 @@ def main() -> int:
                 "fail", f"fail_at {index}", lambda: run_cli(["apply", *apply_args], fail_env)
             )
             expect(f"fail_at {index}", rc, 1, "rolled-back")
+            reached(index, "fail_at")
             archive()
             if not same(f"fail_at {index} (after the automatic rollback)", snap()):
                 break
@@ -191,6 +208,7 @@ def main() -> int:
                 )
             if not expect(f"kill_at {index}", rc, -signal.SIGKILL, "applying"):
                 break
+            reached(index, "kill_at")
             if index in opts.real:
                 rc = timed(
                     "real binary",
@@ -206,13 +224,11 @@ def main() -> int:
     else:
         now = snap(full=True)
         if now != baseline_full:
+            names = [line for top in labstate.TREES for line in labstate.tree_lines(top)]
+            diff = difflib.unified_diff(baseline_names, names, lineterm="", n=0)
             failures.append(
-                "after all runs: a name under /etc or /usr/local differs:\n"
-                + "\n".join(
-                    difflib.unified_diff(
-                        baseline_full.splitlines(), now.splitlines(), lineterm="", n=0
-                    )
-                )
+                "after all runs, the full snapshot differs; names under /etc and /usr/local:\n"
+                + "\n".join(list(diff)[:40])
             )
     seconds["total"] = time.monotonic() - started
     print(

@@ -65,8 +65,8 @@ def _listing(directory: str, *, digest: bool) -> list[str]:
     return [_describe(os.path.join(directory, n), digest=digest) for n in names]
 
 
-def _tree(top: str) -> str:
-    """sha256 of every name, type and mode under `top`, not crossing into other mounts."""
+def tree_lines(top: str) -> list[str]:
+    """The name, type and mode of every entry under `top`, not crossing into other mounts."""
     device = os.lstat(top).st_dev
     lines = []
     for current, dirs, files in os.walk(top):
@@ -75,7 +75,11 @@ def _tree(top: str) -> str:
             st = os.lstat(path)
             lines.append(f"{path} {stat.filemode(st.st_mode)}")
         dirs[:] = [d for d in dirs if os.lstat(os.path.join(current, d)).st_dev == device]
-    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+    return sorted(lines)
+
+
+def _tree(top: str) -> str:
+    return hashlib.sha256("\n".join(tree_lines(top)).encode()).hexdigest()
 
 
 def _rules(dump: str) -> list[str]:

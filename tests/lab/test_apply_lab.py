@@ -7,7 +7,7 @@ undoes its own changes is the point. So the scenarios that end with the box
 put back by the product itself (bad input changes nothing; manual mode ends
 with `vpn-wizard uninstall`; confirm-or-revert, last, reverts twice) share
 one lab, and each first checks that the box is exactly as it was at boot.
-Updown mode and its failover boot a lab of their own.
+Updown mode and its failover, first, boot a lab of their own.
 
 The rollback sweep (a failure injected at every action, and kill -9 at every
 action followed by `vpn-wizard rollback`) is 111 runs of the wizard. It runs
@@ -248,7 +248,16 @@ def _failover(lab: Lab, tunnels: list[PeerTunnel], timing: Timing, label: str) -
     lab.run(f"ip link set {first.name} up", ns="vgw", check=True)
 
 
-def test_bad_input_stops_before_any_change(lab: Lab, baseline: str) -> None:
+def test_updown_mode_tunnels_ping_rerun_and_failover(
+    fresh_lab: Lab, lab_tunnels: list[PeerTunnel], lab_timing: Timing
+) -> None:
+    wl.install_snapshot(fresh_lab, lab_tunnels)
+    _bring_up(fresh_lab, lab_tunnels, "updown", lab_timing)
+    _failover(fresh_lab, lab_tunnels, lab_timing, "updown")
+
+
+def test_bad_input_stops_before_any_change(lab: Lab, baseline: str, lab_timing: Timing) -> None:
+    started = time.monotonic()
     before = _at_baseline(lab, baseline)
     # Each refusal is compared where the plans write; the last also under all of /etc.
     lean = wl.snapshot(lab, full=False)
@@ -285,6 +294,7 @@ def test_bad_input_stops_before_any_change(lab: Lab, baseline: str) -> None:
     assert refused.rc == 2, refused.out
     assert "strongSwan is not installed" in refused.out
     assert wl.snapshot(lab) == before
+    lab_timing("bad input: three refusals, each checked", time.monotonic() - started)
 
 
 def test_manual_mode_tunnels_ping_rerun_uninstall(
@@ -329,6 +339,7 @@ def test_confirm_or_revert(lab: Lab, baseline: str, lab_timing: Timing) -> None:
     assert after == lean, wl.diff(lean, after)
 
     # The wizard is killed while it waits (as when the SSH session dies): the timer reverts.
+    started = time.monotonic()
     lab.run(
         f"{wl.apply_cmd('--confirm-timeout', '8')} >/lab/wizard.log 2>&1 &\n"
         "echo $! > /lab/wizard.pid",
@@ -342,11 +353,13 @@ def test_confirm_or_revert(lab: Lab, baseline: str, lab_timing: Timing) -> None:
     assert reverted.ok
     settled = lab.wait_until(_newest_state_is("rolled-back"), timeout=60)
     assert settled.ok
+    lab_timing("apply, kill -9 while it waits 8 s, timer reverts", time.monotonic() - started)
     after = wl.snapshot(lab)
     assert after == before, wl.diff(before, after)
     assert "not confirmed in time" in lab.run(f'{NEWEST}; cat "$tx/timer.log"').out
 
     # Confirmed in time: kept.
+    started = time.monotonic()
     lab.run(
         f"{wl.apply_cmd('--confirm-timeout', '60')} >/lab/wizard.log 2>&1 &\n"
         "echo $! > /lab/wizard.pid",
@@ -357,17 +370,10 @@ def test_confirm_or_revert(lab: Lab, baseline: str, lab_timing: Timing) -> None:
     assert confirmed.rc == 0, confirmed.out
     assert lab.wait_until("! kill -0 $(cat /lab/wizard.pid) 2>/dev/null", timeout=30).ok
     assert "Confirmed" in lab.run("cat /lab/wizard.log").out
+    lab_timing("apply + vpn-wizard confirm", time.monotonic() - started)
     time.sleep(1)
     assert lab.run("ip link show Tunnel1").ok
     assert not lab.run("pgrep -f wizard.revert_timer").ok
-
-
-def test_updown_mode_tunnels_ping_rerun_and_failover(
-    fresh_lab: Lab, lab_tunnels: list[PeerTunnel], lab_timing: Timing
-) -> None:
-    wl.install_snapshot(fresh_lab, lab_tunnels)
-    _bring_up(fresh_lab, lab_tunnels, "updown", lab_timing)
-    _failover(fresh_lab, lab_tunnels, lab_timing, "updown")
 
 
 def test_rollback_is_exact_at_every_fault_point(
@@ -387,6 +393,8 @@ def test_rollback_is_exact_at_every_fault_point(
         lab_timing(f"fault sweep lab {k}: boot + inputs + driver", report["wall"])
         for phase, seconds in report["seconds"].items():
             lab_timing(f"fault sweep lab {k}: {phase}", seconds)
+        slowest = sorted(report["runs"].items(), key=lambda run: -run[1])[:6]
+        print(f"fault sweep lab {k}, slowest runs: " + ", ".join(f"{n} {s} s" for n, s in slowest))
     failures = [f"lab {r['lab']}: {f}" for r in reports for f in r["failures"]]
     assert failures == [], "\n".join(failures)
 
