@@ -297,10 +297,9 @@ def _prepare_op(op: Operation, ctx: ActionContext) -> Prepared:
     if isinstance(op, SystemdUnit):
         why = s.systemd.unavailable()
         if why:
-            return Prepared(
-                skipped=f"{why}: {op.unit} was not enabled; its files are in place for "
-                "a box that runs systemd"
-            )
+            where = ("its files would be written for a box that runs systemd"
+                     if s.dry_run else "its files are in place for a box that runs systemd")
+            return Prepared(skipped=f"{why}: {op.unit} was not enabled; {where}")
         enabled, active = s.systemd.unit_state(op.unit)
         if enabled and active and not ctx.step_changed:
             return Prepared(already=True)
