@@ -19,7 +19,7 @@ from screens.interfaces import InterfacesScreen
 from screens.mode import ModeScreen
 from screens.persistence import PersistenceScreen
 from screens.review import ReviewScreen
-from screens.status_placeholder import StatusPlaceholderScreen
+from screens.status_step import StatusStepScreen
 from screens.tunnel import TunnelScreen
 from screens.vpc import VpcScreen
 from screens.welcome import WelcomeScreen
@@ -105,8 +105,9 @@ FLOW: tuple[FlowStep, ...] = (
              "back. In a dry run each step is recorded instead of run.",
              ApplyScreen, cached=False),
     FlowStep("status", "Status",
-             "What the run did. The live tunnel status will appear here.",
-             StatusPlaceholderScreen, cached=False),
+             "What the run did, and the live status of both tunnels and the heartbeat "
+             "(press s; it opens by itself after a real apply).",
+             StatusStepScreen, cached=False),
 )
 
 BY_ID: dict[str, FlowStep] = {step.id: step for step in FLOW}

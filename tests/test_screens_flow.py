@@ -26,7 +26,7 @@ from screens.app import WizardApp
 from screens.apply import ApplyScreen
 from screens.dialogs import ConfirmDialog, HelpDialog, SaveAnswersDialog
 from screens.review import ReviewScreen
-from screens.status_placeholder import StatusPlaceholderScreen
+from screens.status_step import StatusStepScreen
 from wizard.answers import load_answers, resolve
 from wizard.aws import load as load_aws
 from wizard.preview import NOTHING_CHANGED
@@ -291,7 +291,7 @@ async def test_keyboard_only_walk(tmp_path: Path) -> None:
         await settle(pilot)
         await pilot.press("ctrl+n")
         await settle(pilot)
-        assert isinstance(app.screen, StatusPlaceholderScreen)
+        assert isinstance(app.screen, StatusStepScreen)
         await pilot.press("q")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)

@@ -18,7 +18,7 @@ from textual.widgets import Button, Static
 from screens.base import StepScreen
 
 
-class StatusPlaceholderScreen(StepScreen):
+class StatusStepScreen(StepScreen):
     """Says what the run did and opens the live status panel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
