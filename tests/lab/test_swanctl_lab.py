@@ -41,6 +41,7 @@ import json
 import os
 import re
 import shlex
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -51,7 +52,7 @@ from typing import Any
 import pytest
 import wizard_lab as wl
 from peer import PeerTunnel, seed_tunnels
-from uml import CGW_LAN_IF, CGW_WAN_IF, VPC_CIDR, VPC_HOST_IP, Lab, Result
+from uml import CGW_LAN_IF, CGW_WAN_IF, VPC_CIDR, VPC_HOST_IP, Lab, Result, lab_unavailable
 
 from wizard.apply import fault_points
 from wizard.model import Choices, Connection, Crypto, Setup, Tunnel
@@ -298,27 +299,16 @@ def test_both_tunnels_come_up_and_a_reapply_changes_nothing(
 
 
 SWEEP_PARTS = 2
-"""The sweep is split over labs (each lab has a hard lifetime; the late actions restart charon)."""
+"""The sweep is split over labs running side by side (one UML process each; 2 cores)."""
 
 
-@pytest.mark.parametrize("part", range(SWEEP_PARTS))
-def test_rollback_is_exact_at_every_fault_point(
-    fresh_lab: Lab, lab_tunnels: list[PeerTunnel], lab_timing: Callable[[str, float], None],
-    part: int,
-) -> None:
-    """The apply engine's own sweep (tests/lab/fault_driver.py) over the swanctl plan.
-
-    For every action of its share (every SWEEP_PARTS-th), the driver runs
-    `vpn-wizard apply` with a failure injected at it, then again killed with
-    SIGKILL right after it followed by `vpn-wizard rollback`; after each run
-    the box must be exactly as before (labstate.py, every name under /etc at
-    the first and last). The swanctl.load action runs with the real binary.
-    """
-    lab = fresh_lab
+def _sweep_part(lab: Lab, tunnels: list[PeerTunnel], part: int,
+                timing: Callable[[str, float], None]) -> None:
+    """One lab's share of the sweep (every SWEEP_PARTS-th action), then a clean apply."""
     start_daemon(lab)
-    install_scope(lab, lab_tunnels, SWANCTL)
-    lab.write_file(ANSWERS, _answers(lab_tunnels, **SWANCTL), mode=0o600)
-    points = fault_points(build_plan(_setup(lab_tunnels, **SWANCTL)))
+    install_scope(lab, tunnels, SWANCTL)
+    lab.write_file(ANSWERS, _answers(tunnels, **SWANCTL), mode=0o600)
+    points = fault_points(build_plan(_setup(tunnels, **SWANCTL)))
     mine = [i for i, _, _ in points if i % SWEEP_PARTS == part]
     load = next(i for i, step, _ in points if step == "swanctl.load")
     real = [load] if load in mine else []
@@ -328,8 +318,8 @@ def test_rollback_is_exact_at_every_fault_point(
            "--answers", ANSWERS, "--no-confirm"]
     started = time.monotonic()
     out = lab.run(shlex.join(cmd), timeout=800).out
-    lab_timing(f"swanctl sweep part {part}: {len(mine)} points x (fail, kill -9 + rollback)",
-               time.monotonic() - started)
+    timing(f"swanctl sweep part {part}: {len(mine)} points x (fail, kill -9 + rollback)",
+           time.monotonic() - started)
     try:
         report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -339,8 +329,45 @@ def test_rollback_is_exact_at_every_fault_point(
     # The box still takes the plan afterwards, and the tunnels come up.
     applied = wizard(lab, "apply", "--answers", ANSWERS, "--no-confirm")
     assert applied.ok, applied.out
-    _, blocks = wait_up(lab, [t.name for t in lab_tunnels])
-    assert all("INSTALLED" in blocks.get(t.name, "") for t in lab_tunnels), blocks
+    _, blocks = wait_up(lab, [t.name for t in tunnels])
+    assert all("INSTALLED" in blocks.get(t.name, "") for t in tunnels), blocks
+
+
+def test_rollback_is_exact_at_every_fault_point(
+    lab_factory: Any, lab_tunnels: list[PeerTunnel], lab_timing: Callable[[str, float], None],
+) -> None:
+    """The apply engine's own sweep (tests/lab/fault_driver.py) over the swanctl plan.
+
+    For every action, the driver runs `vpn-wizard apply` with a failure
+    injected at it, then again killed with SIGKILL right after it followed by
+    `vpn-wizard rollback`; after each run the box must be exactly as before
+    (labstate.py, every name under /etc at the first and last). The
+    swanctl.load action runs with the real binary. The actions are shared
+    out over SWEEP_PARTS labs that run at the same time.
+    """
+    why = lab_unavailable()
+    if why:  # decided here: a skip raised inside a worker thread would end only that thread
+        pytest.skip(why)
+    failures: dict[int, BaseException] = {}
+
+    def work(part: int) -> None:
+        try:
+            with lab_factory(lab_tunnels, lab_timing) as lab:
+                _sweep_part(lab, lab_tunnels, part, lab_timing)
+        except BaseException as exc:
+            failures[part] = exc
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work, args=(part,), name=f"swanctl-sweep-{part}")
+               for part in range(SWEEP_PARTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lab_timing(f"swanctl sweep: {SWEEP_PARTS} labs side by side, wall",
+               time.monotonic() - started)
+    for part, exc in sorted(failures.items()):
+        raise AssertionError(f"sweep part {part} failed: {exc!r}") from exc
 
 
 STRICT = Crypto(ike_version=2, ike="aes256-sha256-modp2048", esp="aes256-sha256-modp2048")
