@@ -224,3 +224,29 @@ def tunnel_count(count: int, path: str, where: str = "") -> None:
     raise AwsFileError(
         path, where, f"the file describes {count} tunnels; an AWS VPN connection has two"
     )
+
+
+class LineReader:
+    """What the two text formats' readers share: the lines, the notes, and located errors.
+
+    Subclasses implement `read()`; `parse_with` runs one under the checks every
+    text import needs (size and encoding, and PSKs kept out of error messages).
+    """
+
+    def __init__(self, text: str, path: str) -> None:
+        self.path = path
+        self.lines, self.unterminated = text_lines(text)
+        self.notes: list[str] = []
+
+    def fail(self, line: int | None, message: str) -> AwsFileError:
+        return AwsFileError(self.path, f"line {line}" if line else "", message)
+
+    def read(self) -> Imported:
+        raise NotImplementedError
+
+    @classmethod
+    def parse_with(cls, text: str, path: str) -> Imported:
+        check_text(text, path)
+        with secrets_kept(text):
+            return cls(text, path).read()
+

@@ -27,16 +27,13 @@ from typing import cast
 from wizard.aws._common import (
     DEFAULT_MARKS,
     Imported,
-    check_text,
+    LineReader,
     cut_short,
     ipv4,
     ipv4_interface,
-    secrets_kept,
     show,
-    text_lines,
     tunnel_count,
 )
-from wizard.aws.errors import AwsFileError
 from wizard.model import Connection, Crypto, DpdAction, Tunnel
 from wizard.secret import Secret
 
@@ -96,21 +93,11 @@ def parse(text: str, path: str = "<input>") -> Imported:
     Raises:
         AwsFileError: naming the line and what is wrong; never quoting a PSK.
     """
-    check_text(text, path)
-    with secrets_kept(text):
-        return _Reader(text, path).read()
+    return _Reader.parse_with(text, path)
 
 
-class _Reader:
+class _Reader(LineReader):
     """One pass over the lines, then one tunnel at a time."""
-
-    def __init__(self, text: str, path: str) -> None:
-        self.path = path
-        self.lines, self.unterminated = text_lines(text)
-        self.notes: list[str] = []
-
-    def fail(self, line: int | None, message: str) -> AwsFileError:
-        return AwsFileError(self.path, f"line {line}" if line else "", message)
 
     def read(self) -> Imported:
         conns: list[_Conn] = []
