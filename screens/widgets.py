@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -55,6 +56,19 @@ def problem_text(problems: Iterable[Problem]) -> Text:
             text.append(p.message, style="yellow")
     return text
 
+
+class RevealToggle(Button):
+    """The Show/Hide button beside a secret: every press counts.
+
+    Textual's Button ignores a press while its 0.2 s "pressed" effect runs.
+    For a toggle that guards a key that is the wrong default: a quick
+    Show-then-Hide would leave the key on screen while the operator believes it
+    hidden. So this button has no press effect, and no press is ever dropped.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.active_effect_duration = 0
 
 class QuestionField(Widget):
     """One question as a form row: label, the input widget that suits its kind, problems below.
@@ -114,8 +128,8 @@ class QuestionField(Widget):
         elif self.kind == "secret":
             yield Input(str(value), id=self.input_id, password=True, compact=True,
                         select_on_focus=False)
-            yield Button("Show", id=f"reveal-{slug(self.question.id)}", classes="reveal",
-                         compact=True)
+            yield RevealToggle("Show", id=f"reveal-{slug(self.question.id)}", classes="reveal",
+                               compact=True)
         elif self.kind == "select":
             with RadioSet(id=self.input_id, compact=True):
                 for option in self.options:

@@ -235,6 +235,12 @@ async def test_keyboard_only_walk(tmp_path: Path) -> None:
         await pilot.press("enter")  # Hide again
         await settle(pilot)
         assert app.screen.query_one("#i-tunnels-0-psk", Input).password is True
+        # Show and Hide in one quick burst: no press may be dropped, or the key stays on
+        # screen while the operator believes it hidden (Textual's Button drops presses
+        # during its 0.2 s pressed effect; the reveal toggle has none).
+        await pilot.press("enter", "enter")
+        await settle(pilot)
+        assert app.screen.query_one("#i-tunnels-0-psk", Input).password is True
 
         await pilot.press("ctrl+n")
         await settle(pilot)
