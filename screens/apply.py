@@ -20,7 +20,8 @@ from textual.widgets import Button, RichLog, Static
 
 from screens.base import StepScreen
 from screens.widgets import slug
-from wizard.secret import redact
+from wizard.redact import Redactor
+from wizard.safe_text import printable
 
 if TYPE_CHECKING:
     from screens import apply_runner
@@ -86,12 +87,14 @@ class ApplyScreen(StepScreen):
             self.query_one("#back", Button).disabled = running
 
     def _log(self, line: str, style: str = "") -> None:
-        plan = self.wizard.applying_plan
-        secrets = plan.secrets if plan else ()
-        self.query_one("#log", RichLog).write(Text(redact(line, secrets), style=style))
+        """One log line, every key masked (wizard.redact) and control bytes escaped."""
+        redactor = Redactor.for_plan(self.wizard.applying_plan)
+        self.query_one("#log", RichLog).write(
+            Text(printable(redactor.text(line), keep_newlines=True), style=style))
 
     def _say(self, text: str, style: str) -> None:
-        self.query_one("#apply-result", Static).update(Text(text, style=style))
+        shown = Text(printable(text, keep_newlines=True), style=style)
+        self.query_one("#apply-result", Static).update(shown)
 
     # ------------------------------------------------------------------ the run
 
@@ -107,7 +110,7 @@ class ApplyScreen(StepScreen):
                 wizard.setup, plan, wizard.root, dry_run=wizard.dry_run,
                 progress=lambda e: self.app.call_from_thread(self._event, e))
         except Exception as exc:  # the engine's own failure, shown rather than lost
-            message = redact(f"{type(exc).__name__}: {exc}", plan.secrets)
+            message = Redactor.for_plan(plan).text(f"{type(exc).__name__}: {exc}")
             self.app.call_from_thread(self._crashed, message)
             return
         self.app.call_from_thread(self._finished, outcome)

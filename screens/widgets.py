@@ -35,6 +35,7 @@ from textual.widgets.option_list import Option as ListOption
 
 from wizard.model import Problem
 from wizard.questions import Kind, Option, Question, Value
+from wizard.safe_text import printable
 
 
 def slug(question_id: str) -> str:
@@ -50,10 +51,10 @@ def problem_text(problems: Iterable[Problem]) -> Text:
             text.append("\n")
         if p.severity == "error":
             text.append("✗ ", style="bold red")
-            text.append(p.message, style="red")
+            text.append(printable(p.message), style="red")
         else:
             text.append("! ", style="bold yellow")
-            text.append(p.message, style="yellow")
+            text.append(printable(p.message), style="yellow")
     return text
 
 

@@ -4,6 +4,10 @@ Exit codes: 0 done (or nothing to do), 1 failed or not confirmed (and rolled
 back), 2 refused before any change (bad inputs, a box that cannot take the
 plan, no root). Every refusal ends with a sentence saying what was changed:
 nothing.
+
+Every line goes out through `_say`, which escapes control characters
+(wizard.safe_text): a value from an input or a journal never reaches the
+terminal raw. The dry-run log is shown through the plan's Redactor.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from wizard.journal import Journal, JournalError
 from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.preflight import preflight
+from wizard.redact import Redactor
+from wizard.safe_text import printable
 from wizard.system import System
 from wizard.system.executable import vpn_wizard_command
 from wizard.system.paths import Root
@@ -38,7 +44,9 @@ _LABEL = {
 
 
 def _say(text: str = "", *, err: bool = False) -> None:
-    print(text, file=sys.stderr if err else sys.stdout, flush=True)
+    """Print one message; its control characters (from any value in it) escaped."""
+    print(printable(text, keep_newlines=True), file=sys.stderr if err else sys.stdout,
+          flush=True)
 
 
 def _printer(plan: Plan | None) -> Callable[[StepEvent], None]:
@@ -102,8 +110,9 @@ def run_apply(args: argparse.Namespace) -> int:
         result = apply_plan(plan, system, progress=_printer(plan), confirm_timeout=timeout)
         if dry_run:
             _say("Would run:")
+            redactor = Redactor.for_plan(plan)
             for line in system.log:
-                _say(f"  {line}")
+                _say(f"  {printable(redactor.text(line))}")
             _say("Dry run: nothing was changed.")
             return EXIT_OK if result.ok else EXIT_FAILED
         return _after_apply(system, result, timeout)
@@ -245,8 +254,9 @@ def run_uninstall(args: argparse.Namespace) -> int:
         result = uninstall(loaded.setup, plan, system, progress=_printer(None))
         if dry_run:
             _say("Would run:")
+            redactor = Redactor.for_plan(plan)
             for line in system.log:
-                _say(f"  {line}")
+                _say(f"  {printable(redactor.text(line))}")
             _say("Dry run: nothing was changed.")
             return EXIT_OK if result.ok else EXIT_FAILED
         if not result.ok:
