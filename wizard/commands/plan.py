@@ -8,6 +8,7 @@ as a raw control byte.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from rich.text import Text
@@ -26,6 +27,10 @@ def run_plan(args: argparse.Namespace) -> int:
     """Print the plan; exit 2 when the inputs are unusable or invalid."""
     err = SafeConsole(stderr=True)
     root = Root(args.root)
+    if args.include_secrets and not args.save_answers:
+        err.print("error: --include-secrets only has a meaning with --save-answers FILE. "
+                  "Nothing was changed.")
+        return 2
     try:
         loaded = inputs.load(args.import_path, args.answers, root)
     except inputs.InputError as exc:
@@ -43,7 +48,8 @@ def run_plan(args: argparse.Namespace) -> int:
 
         try:
             save_answers(args.save_answers, loaded.setup, include_secrets=args.include_secrets,
-                         import_path=loaded.import_path, imported=loaded.imported)
+                         import_path=_import_for(args.save_answers, loaded.import_path),
+                         imported=loaded.imported)
         except AnswersError as exc:
             err.print(assemble(("error: ", "bold red"), (exc, "")))
             return 1
@@ -66,6 +72,19 @@ def run_plan(args: argparse.Namespace) -> int:
                                   sources=loaded.sources, problems=loaded.problems):
         out.print(renderable)
     return 0
+
+
+def _import_for(answers_path: str, import_path: str | None) -> str | None:
+    """The AWS file as the answers file's `import` names it: relative to the answers file.
+
+    A replay resolves `import` against the answers file's own directory, so the
+    path given on this command line (relative to the current directory) would
+    point elsewhere once the two are not side by side.
+    """
+    if import_path is None:
+        return None
+    answers_dir = os.path.dirname(os.path.abspath(answers_path))
+    return os.path.relpath(os.path.abspath(import_path), answers_dir)
 
 
 def _detected(root: Root, setup: Setup) -> str:
