@@ -35,7 +35,7 @@ from textual.widgets.option_list import Option as ListOption
 
 from wizard.model import Problem
 from wizard.questions import Kind, Option, Question, Value
-from wizard.safe_text import printable
+from wizard.safe_text import printable, text
 
 
 def slug(question_id: str) -> str:
@@ -45,17 +45,17 @@ def slug(question_id: str) -> str:
 
 def problem_text(problems: Iterable[Problem]) -> Text:
     """Problems as the lines under a field: errors in red, warnings in yellow."""
-    text = Text()
+    out = Text()
     for p in problems:
-        if text:
-            text.append("\n")
+        if out:
+            out.append("\n")
         if p.severity == "error":
-            text.append("✗ ", style="bold red")
-            text.append(printable(p.message), style="red")
+            out.append("✗ ", style="bold red")
+            out.append(printable(p.message), style="red")
         else:
-            text.append("! ", style="bold yellow")
-            text.append(printable(p.message), style="yellow")
-    return text
+            out.append("! ", style="bold yellow")
+            out.append(printable(p.message), style="yellow")
+    return out
 
 
 class RevealToggle(Button):
@@ -134,12 +134,13 @@ class QuestionField(Widget):
         elif self.kind == "select":
             with RadioSet(id=self.input_id, compact=True):
                 for option in self.options:
-                    yield RadioButton(option.label, option.value == value, name=option.value,
+                    yield RadioButton(text(option.label), option.value == value,
+                                      name=option.value,
                                       id=f"{self.input_id}-{slug(option.value)}", compact=True)
         else:  # multi
             chosen = set(value) if isinstance(value, tuple | list) else set()
             yield SelectionList[str](
-                *((o.label, o.value, o.value in chosen) for o in self.options),
+                *((text(o.label), o.value, o.value in chosen) for o in self.options),
                 id=self.input_id, compact=True,
             )
 

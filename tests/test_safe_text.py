@@ -129,3 +129,29 @@ async def test_tui_never_renders_a_raw_control_byte(tmp_path: Path,
         shot = app.export_screenshot()
         assert "\x1b" not in shot and "\x9b" not in shot and "\x07" not in shot
         assert "[/x]" in shot
+
+
+@pytest.mark.asyncio
+async def test_tui_option_labels_from_answers_are_not_markup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A WAN interface named `[/x]` in an answers file became a RadioButton's markup label."""
+    from screens_support import CANNED_HOST, CANNED_INTERFACES
+
+    from screens.app import WizardApp
+    from wizard.system.paths import Root
+
+    monkeypatch.chdir(REPO)
+    answers = tmp_path / "answers.toml"
+    answers.write_text(f'import = "{EXAMPLE}"\n\n[choices]\n'
+                       'physical_interface = "[/x]\\u001b[31m"\n')
+    root = tmp_path / "root"
+    root.mkdir()
+    app = WizardApp(root=Root(root), dry_run=True, answers_path=str(answers),
+                    host=CANNED_HOST, interfaces=CANNED_INTERFACES, cursor_blink=False,
+                    start="interfaces")
+    async with app.run_test(size=(110, 40)) as pilot:
+        await pilot.pause()
+        assert app.current == "interfaces"
+        shot = app.export_screenshot()
+        assert "[/x]" in shot and "\x1b" not in shot
