@@ -28,8 +28,10 @@ NOTHING_CHANGED = "Nothing has been changed yet: this is a preview."
 
 def summary(setup: Setup, *, show_secrets: bool = False) -> Table:
     """Both tunnels side by side, as the operator will want to check them against AWS's console."""
-    table = Table(title=assemble("VPN connection ",
-                                 (setup.connection.vpn_connection_id or "(no id)", "")),
+    # Text (not a str) so an id is never markup; styled as Rich styles a str title.
+    title = assemble("VPN connection ", (setup.connection.vpn_connection_id or "(no id)", ""))
+    title.style = "table.title"
+    table = Table(title=title,
                   title_justify="left", expand=False)
     table.add_column("", style="bold")
     for tunnel in setup.tunnels:
@@ -52,7 +54,8 @@ def summary(setup: Setup, *, show_secrets: bool = False) -> Table:
         f"mode {choices.mode} · WAN {choices.physical_interface}"
         f" · LAN {', '.join(choices.lan_interfaces) or 'none'}"
         f" · VPC {', '.join(map(str, choices.vpc_cidrs)) or 'none'}"
-        f" · persistence {choices.persistence} · heartbeat {'on' if choices.heartbeat else 'off'}"
+        f" · persistence {choices.persistence} · heartbeat {'on' if choices.heartbeat else 'off'}",
+        style="table.caption",
     )
     table.caption_justify = "left"
     return table
