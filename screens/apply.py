@@ -48,6 +48,9 @@ class ApplyScreen(StepScreen):
     """When an unconfirmed real apply is rolled back (time.monotonic); 0 when nothing waits."""
     transaction: str = ""
     """The journal id of the run waiting for Keep."""
+    _redactor: Redactor | None = None
+    """What masks the log's keys, built once for the plan in `_redacting`."""
+    _redacting: object = None
 
     def compose_body(self) -> ComposeResult:
         wizard = self.wizard
@@ -88,7 +91,10 @@ class ApplyScreen(StepScreen):
 
     def _log(self, line: str, style: str = "") -> None:
         """One log line, every key masked (wizard.redact) and control bytes escaped."""
-        redactor = Redactor.for_plan(self.wizard.applying_plan)
+        plan = self.wizard.applying_plan
+        if self._redactor is None or self._redacting is not plan:
+            self._redactor, self._redacting = Redactor.for_plan(plan), plan
+        redactor = self._redactor
         self.query_one("#log", RichLog).write(
             Text(printable(redactor.text(line), keep_newlines=True), style=style))
 

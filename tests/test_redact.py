@@ -125,6 +125,14 @@ def test_ipsec_secrets_rule(line: str, shown: str) -> None:
     assert mask_file("/etc/ipsec.secrets", line + "\n") == shown + "\n"
 
 
+def test_prose_in_a_comment_is_neither_masked_nor_swept() -> None:
+    found: set[str] = set()
+    text = "# see : ipsec.secrets(5) for the format\n# 192.0.2.1 : PSK \"k3y.Value\"\n"
+    masked = mask_file("/etc/ipsec.secrets", text, found=found)
+    assert masked.splitlines()[0] == "# see : ipsec.secrets(5) for the format"
+    assert found == {"k3y.Value"}
+
+
 def test_swanctl_and_interfaces_rules() -> None:
     swanctl = 'secrets {\n    ike-1 {\n        secret = "k3y.Value"\n    }\n    token {\n' \
               "        pin = 1234\n    }\n}\n"

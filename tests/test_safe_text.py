@@ -155,3 +155,22 @@ async def test_tui_option_labels_from_answers_are_not_markup(
         assert app.current == "interfaces"
         shot = app.export_screenshot()
         assert "[/x]" in shot and "\x1b" not in shot
+
+
+def test_an_unexpected_error_is_one_escaped_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import wizard.commands.plan as plan_command
+
+    def boom(args: object) -> int:
+        raise ValueError("value '\x1b]0;owned\x07' from somewhere deep")
+
+    monkeypatch.setattr(plan_command, "run_plan", boom)
+    monkeypatch.delenv("VPN_WIZARD_DEBUG", raising=False)
+    assert main(["plan", "--import", str(EXAMPLE)]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: ValueError" in err and "\\x1b]0;owned\\x07" in err
+    assert not RAW_CONTROL.search(err)
+    monkeypatch.setenv("VPN_WIZARD_DEBUG", "1")
+    with pytest.raises(ValueError, match="somewhere deep"):
+        main(["plan", "--import", str(EXAMPLE)])

@@ -98,16 +98,21 @@ def _mask_value(value: str) -> str:
     return MASK
 
 
-def _ipsec_secrets_line(line: str, found: set[str]) -> str:
+def _ipsec_secrets_line(line: str, found: set[str], *, commented: bool = False) -> str:
+    """One line of ipsec.secrets with its key masked.
+
+    In a comment only a line with a known type keyword is taken for a
+    (commented-out) key: prose such as "# see : ipsec.secrets(5)" is not.
+    """
     comment = _COMMENT.match(line)
     if comment:  # a commented-out key is still a key
-        masked = _ipsec_secrets_line(comment.group("body"), found)
+        masked = _ipsec_secrets_line(comment.group("body"), found, commented=True)
         return line if masked == comment.group("body") else comment.group("lead") + masked
     if not line.strip() or line.lstrip().startswith("include "):
         return line
     entry = _SECRETS_ENTRY.match(line)
     if entry is None:
-        if line[:1].isspace():  # a continuation line: part of the previous secret
+        if line[:1].isspace() and not commented:  # a continuation: part of the secret above
             found.add(line.strip())
             return line[: len(line) - len(line.lstrip())] + MASK
         return line
@@ -128,6 +133,8 @@ def _ipsec_secrets_line(line: str, found: set[str]) -> str:
             return line
         found.add(args[1].strip().strip("\"'"))
         return f"{head}:{gap}{words[0]} {args[0]} {_mask_value(args[1])}"
+    if commented:
+        return line
     # No type keyword (or one this rule does not know): everything after the
     # colon may be a key, so none of it is shown.
     found.add(rest.strip().strip("\"'"))
