@@ -144,6 +144,15 @@ def test_swanctl_and_interfaces_rules() -> None:
     assert "k3y.Value" not in masked and "wpa-ssid office" in masked
 
 
+def test_strongswan_conf_secrets_are_masked() -> None:
+    """charon.conf is edited by the plan; an eap-radius or load-tester key may sit in it."""
+    conf = ("charon {\n    install_routes = yes\n    eap-radius {\n        secret = k3y.Value\n"
+            "    }\n    load-tester {\n        preshared_key = Oth3r.Value\n    }\n}\n")
+    masked = mask_file("/etc/strongswan.d/charon.conf", conf)
+    assert "k3y.Value" not in masked and "Oth3r.Value" not in masked
+    assert "install_routes = yes" in masked
+
+
 def test_a_private_file_is_secret_bearing_whatever_its_name() -> None:
     assert file_kind("/etc/vpn-wizard/anything.conf", 0o600) == "generic"
     assert file_kind("/etc/vpn-wizard/anything.conf", 0o644) is None

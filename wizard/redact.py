@@ -39,6 +39,7 @@ _FILE_THEN_SECRET_TYPES = {"RSA", "ECDSA", "BLISS", "PKCS8", "PKCS12", "P12", "P
 # A ':' that separates selectors from the type: at the line start or after a
 # blank, and followed by a blank (an IPv6 selector's colons are not).
 _SECRETS_ENTRY = re.compile(r"^(?P<head>(?:.*?\s)?):(?P<gap>\s+|$)(?P<rest>.*)$")
+_ONE_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|\S+')
 _COMMENT = re.compile(r"^(?P<lead>\s*#+\s?)(?P<body>.*)$")
 
 # swanctl.conf(5): `secret = ...` (ike, eap, xauth, ntlm, private, rsa,
@@ -52,17 +53,19 @@ _SWANCTL_SECRET = re.compile(
 # `wpa-psk`, WireGuard `PrivateKey =`/`PresharedKey =`).
 _GENERIC_SECRET = re.compile(
     r"^(?P<head>\s*#*\s*-?\s*[\"']?(?P<name>[A-Za-z0-9_.-]*"
-    r"(?:psk|passw(?:or)?d|passphrase|secret|private-?key|privatekey|presharedkey|"
-    r"pre-shared-key|auth-key|ipsec-key)[A-Za-z0-9_.-]*)[\"']?\s*(?:[=:]\s*|\s+))"
+    r"(?:psk|passw(?:or)?d|passphrase|secret|private[-_]?key|pre[-_]?shared[-_]?key|"
+    r"auth[-_]key|ipsec[-_]key)[A-Za-z0-9_.-]*)[\"']?\s*(?:[=:]\s*|\s+))"
     r"(?P<value>\S.*?)(?P<tail>\s*)$",
     re.IGNORECASE,
 )
 
 IPSEC_SECRETS_KINDS = ("/etc/ipsec.secrets", "/etc/ipsec.d/*.secrets", "/etc/ipsec.secrets.d/*",
                        "/etc/strongswan/ipsec.secrets", "/etc/strongswan/ipsec.d/*.secrets")
-SWANCTL_KINDS = ("/etc/swanctl/*.conf", "/etc/swanctl/conf.d/*", "/etc/swanctl/**",
-                 "/etc/strongswan/swanctl/*", "/etc/strongswan/swanctl/**")
+# fnmatch's "*" also matches "/": these cover every file below the directory.
+SWANCTL_KINDS = ("/etc/swanctl/*", "/etc/strongswan/swanctl/*")
 GENERIC_SECRET_KINDS = ("/etc/network/interfaces", "/etc/network/interfaces.d/*",
+                        "/etc/strongswan.conf", "/etc/strongswan.d/*",
+                        "/etc/strongswan/strongswan.conf", "/etc/strongswan/strongswan.d/*",
                         "/etc/netplan/*", "/etc/wpa_supplicant/*",
                         "/etc/systemd/network/*", "/etc/wireguard/*",
                         "/etc/NetworkManager/system-connections/*")
@@ -101,8 +104,9 @@ def _mask_value(value: str) -> str:
 def _ipsec_secrets_line(line: str, found: set[str], *, commented: bool = False) -> str:
     """One line of ipsec.secrets with its key masked.
 
-    In a comment only a line with a known type keyword is taken for a
-    (commented-out) key: prose such as "# see : ipsec.secrets(5)" is not.
+    In a comment, a line is taken for a (commented-out) key when it has a
+    known type keyword or a single token after the colon; prose such as
+    "# see : ipsec.secrets(5) for the format" is not.
     """
     comment = _COMMENT.match(line)
     if comment:  # a commented-out key is still a key
@@ -133,8 +137,8 @@ def _ipsec_secrets_line(line: str, found: set[str], *, commented: bool = False) 
             return line
         found.add(args[1].strip().strip("\"'"))
         return f"{head}:{gap}{words[0]} {args[0]} {_mask_value(args[1])}"
-    if commented:
-        return line
+    if commented and not _ONE_TOKEN.fullmatch(rest.strip()):
+        return line  # prose in a comment, not a commented-out key
     # No type keyword (or one this rule does not know): everything after the
     # colon may be a key, so none of it is shown.
     found.add(rest.strip().strip("\"'"))

@@ -3,7 +3,8 @@
 Hypothesis writes an operator's own `/etc/ipsec.secrets` (PSK, XAUTH, EAP,
 NTLM, RSA-with-passphrase and type-less lines; odd spacing, both quotes, no
 quotes, commented-out keys, IPv6 selectors, continuation lines) and a
-hand-made swanctl secrets file, puts them under a `--root`, and runs every
+hand-made swanctl secrets file, and keys in other files the plan edits
+(charon.conf, /etc/network/interfaces), puts them under a `--root`, and runs every
 view of the plan over it: `plan` as text and as JSON, and `apply --dry-run`'s
 log. None may contain any of the keys, nor the plan's own PSKs;
 `--show-secrets` must show them (or the test would pass on a view that shows
@@ -172,6 +173,47 @@ def test_operator_swanctl_secrets_never_shown(case: tuple[str, list[str]]) -> No
         answers.write_text(f'import = "{EXAMPLE}"\n\n[choices]\nbackend = "swanctl"\n')
         shown = views(root, "--answers", str(answers))
         assert "vpn-wizard-secrets.conf" in shown["text"]
+        assert leaks(shown, [*secrets, *EXAMPLE_KEYS]) == []
+
+
+@st.composite
+def other_key_files(draw: st.DrawFn) -> tuple[str, str, list[str]]:
+    """A file the plan edits that may hold an operator's key: charon.conf or interfaces(5)."""
+    found = []
+    if draw(st.booleans()):
+        path = "etc/strongswan.d/charon.conf"
+        lines = ["charon {"]
+        for index in range(draw(st.integers(1, 3))):
+            key = draw(keys).replace("}", "").replace("{", "").replace("#", "")
+            name = draw(st.sampled_from(["secret", "preshared_key", "password", "passphrase"]))
+            lines += [f"    section{index} {{", f"        {name} = {key}", "    }"]
+            found.append(key)
+        lines += ["    # install_routes = yes", "}"]
+    else:
+        path = "etc/network/interfaces"
+        lines = ["auto lo", "iface lo inet loopback", "", "iface wlan0 inet dhcp",
+                 "    wpa-ssid office"]
+        for _ in range(draw(st.integers(1, 2))):
+            key = draw(keys)
+            lines.append(f"    {draw(st.sampled_from(['wpa-psk', 'wpa-password']))} {key}")
+            found.append(key)
+    return path, "\n".join(lines) + "\n", found
+
+
+@settings(max_examples=20 * SCALE)
+@given(other_key_files())
+def test_operator_keys_in_other_edited_files_never_shown(
+    case: tuple[str, str, list[str]]
+) -> None:
+    tried("secrets-other-files")
+    rel, content, secrets = case
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        path = root / rel
+        path.parent.mkdir(parents=True)
+        path.write_text(content)
+        shown = views(root, "--import", EXAMPLE)
+        assert "/" + rel in shown["text"]
         assert leaks(shown, [*secrets, *EXAMPLE_KEYS]) == []
 
 
