@@ -174,3 +174,21 @@ def test_an_unexpected_error_is_one_escaped_line_not_a_traceback(
     monkeypatch.setenv("VPN_WIZARD_DEBUG", "1")
     with pytest.raises(ValueError, match="somewhere deep"):
         main(["plan", "--import", str(EXAMPLE)])
+
+
+@pytest.mark.asyncio
+async def test_status_app_filters_raw_control_bytes_too() -> None:
+    """`vpn-wizard status` is its own App: it needs the same line filter as the wizard."""
+    from status_fixtures import RecordedSource, not_running_snapshot
+    from textual.widgets import Static
+
+    from screens.status import StatusApp
+
+    app = StatusApp(RecordedSource(not_running_snapshot()), refresh_interval=None,
+                    threaded=False, watch=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.screen.mount(Static(Text("conn-name \x1b]0;owned\x07\x9b2J")), before=0)
+        await pilot.pause()
+        shot = app.export_screenshot()
+        assert "conn-name" in shot and not RAW_CONTROL.search(shot.replace("\n", ""))
