@@ -125,6 +125,13 @@ def test_ipsec_secrets_rule(line: str, shown: str) -> None:
     assert mask_file("/etc/ipsec.secrets", line + "\n") == shown + "\n"
 
 
+def test_the_key_itself_is_swept_not_the_rest_of_its_line() -> None:
+    found: set[str] = set()
+    mask_file("/etc/ipsec.secrets", ': PSK "k3y.Value" # rotated in May\n'
+              "192.0.2.1 : XAUTH Xauth.Value extra\n", found=found)
+    assert found == {"k3y.Value", "Xauth.Value"}
+
+
 def test_prose_in_a_comment_is_neither_masked_nor_swept() -> None:
     found: set[str] = set()
     text = "# see : ipsec.secrets(5) for the format\n# 192.0.2.1 : PSK \"k3y.Value\"\n"

@@ -101,6 +101,18 @@ def _mask_value(value: str) -> str:
     return MASK
 
 
+_QUOTED = re.compile(r"""^(["'])(.*?)\1""")
+
+
+def _key_of(value: str) -> str:
+    """The key in a value as written: the quoted string, or the first token unquoted."""
+    value = value.strip()
+    quoted = _QUOTED.match(value)
+    if quoted:
+        return quoted.group(2)
+    return value.split(None, 1)[0] if value else ""
+
+
 def _ipsec_secrets_line(line: str, found: set[str], *, commented: bool = False) -> str:
     """One line of ipsec.secrets with its key masked.
 
@@ -129,19 +141,19 @@ def _ipsec_secrets_line(line: str, found: set[str], *, commented: bool = False) 
         value = words[1] if len(words) > 1 else ""
         if not value.strip():
             return line
-        found.add(value.strip().strip("\"'"))
+        found.add(_key_of(value))
         return f"{head}:{gap}{words[0]} {_mask_value(value)}"
     if kind in _FILE_THEN_SECRET_TYPES:
         args = words[1].split(None, 1) if len(words) > 1 else []
         if len(args) < 2:
             return line
-        found.add(args[1].strip().strip("\"'"))
+        found.add(_key_of(args[1]))
         return f"{head}:{gap}{words[0]} {args[0]} {_mask_value(args[1])}"
     if commented and not _ONE_TOKEN.fullmatch(rest.strip()):
         return line  # prose in a comment, not a commented-out key
     # No type keyword (or one this rule does not know): everything after the
     # colon may be a key, so none of it is shown.
-    found.add(rest.strip().strip("\"'"))
+    found.add(_key_of(rest))
     return f"{head}:{gap}{_mask_value(rest)}"
 
 
@@ -150,7 +162,7 @@ def _pattern_line(pattern: re.Pattern[str], line: str, found: set[str]) -> str:
     if match is None:
         return line
     value = match.group("value")
-    found.add(value.strip().strip("\"'"))
+    found.add(_key_of(value))
     return f"{match.group('head')}{_mask_value(value)}{match.group('tail')}"
 
 
