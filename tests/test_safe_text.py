@@ -41,13 +41,15 @@ def hostile_strongswan(tmp_path: Path, right: str) -> Path:
     return path
 
 
+@pytest.mark.parametrize("value", ["[/x]", "[bold red]203.0.113.1", "[/]x[red]"])
 def test_markup_in_an_imported_value_is_quoted_not_a_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
 ) -> None:
-    path = hostile_strongswan(tmp_path, "[/x]")
+    """The error quotes the value as written: `[bold red]` neither crashes nor restyles it."""
+    path = hostile_strongswan(tmp_path, value)
     code, out = run_cli(capsys, "plan", "--root", str(tmp_path), "--import", str(path))
     assert code == 2
-    assert "[/x]" in out and "line 41" in out and "Traceback" not in out
+    assert value in out and "line 41" in out and "Traceback" not in out
 
 
 def test_markup_in_the_connection_id_is_shown_as_written(
