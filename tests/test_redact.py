@@ -10,6 +10,7 @@ JSON, the TUI review and the dry-run log, and shown only on --show-secrets.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,29 @@ def _static_text(app: WizardApp) -> str:
     for widget in app.screen.query(Static):
         console.print(widget.content)
     return console.export_text()
+
+
+def test_apply_messages_mask_the_operators_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step message or an error that quotes a line of ipsec.secrets is masked on the way out."""
+    import wizard.commands.apply as apply_command
+    from wizard.apply import ApplyResult, StepEvent
+
+    def failing(plan: object, system: object, *, progress: Callable[[StepEvent], None],
+                **kw: object) -> ApplyResult:
+        event = StepEvent("tunnel1.secrets", "failed",
+                          f'/etc/ipsec.secrets line 2: 192.0.2.99 : PSK "{OPERATOR_KEY}" odd')
+        progress(event)
+        return ApplyResult(False, False, "tunnel1.secrets", f"cannot use {OPERATOR_KEY}",
+                           None, (event,))
+
+    monkeypatch.setattr(apply_command, "apply_plan", failing)
+    root = operator_root(tmp_path)
+    (root / "etc" / "ipsec.conf").write_text("config setup\n")
+    code, out = run_cli(capsys, "apply", "--dry-run", "--root", str(root), "--import", EXAMPLE)
+    assert "tunnel1.secrets" in out and MASK in out
+    assert OPERATOR_KEY not in out
+    code, out = run_cli(capsys, "apply", "--no-confirm", "--root", str(root), "--import",
+                        EXAMPLE)
+    assert code == 1 and "cannot use" in out and OPERATOR_KEY not in out

@@ -49,8 +49,10 @@ def _say(text: str = "", *, err: bool = False) -> None:
           flush=True)
 
 
-def _printer(plan: Plan | None) -> Callable[[StepEvent], None]:
+def _printer(plan: Plan | None, masked: Plan | None = None) -> Callable[[StepEvent], None]:
+    """Print each finished step; titles from `plan`, messages masked for `masked or plan`."""
     titles = {s.id: s.title for s in plan} if plan else {}
+    redactor = Redactor.for_plan(masked or plan)
 
     def show(event: StepEvent) -> None:
         if event.state == "running":
@@ -58,7 +60,7 @@ def _printer(plan: Plan | None) -> Callable[[StepEvent], None]:
         title = titles.get(event.step_id, "")
         line = f"  [{_LABEL[event.state]}] {event.step_id:<28} {title}"
         if event.message and event.message != "already in place":
-            line += f"\n        {event.message}"
+            line += f"\n        {redactor.text(event.message)}"
         _say(line.rstrip())
 
     return show
@@ -115,14 +117,15 @@ def run_apply(args: argparse.Namespace) -> int:
                 _say(f"  {printable(redactor.text(line))}")
             _say("Dry run: nothing was changed.")
             return EXIT_OK if result.ok else EXIT_FAILED
-        return _after_apply(system, result, timeout)
+        return _after_apply(system, result, timeout, Redactor.for_plan(plan))
     finally:
         system.close()
 
 
-def _after_apply(system: System, result: ApplyResult, timeout: float | None) -> int:
+def _after_apply(system: System, result: ApplyResult, timeout: float | None,
+                 redactor: Redactor) -> int:
     if not result.ok:
-        _say(f"error: {result.error}", err=True)
+        _say(f"error: {redactor.text(str(result.error))}", err=True)
         if result.failed_step:
             _say(f"Step {result.failed_step} failed; every change made before it was rolled "
                  "back.", err=True)
@@ -251,7 +254,7 @@ def run_uninstall(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         stack.callback(system.close)
         plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
-        result = uninstall(loaded.setup, plan, system, progress=_printer(None))
+        result = uninstall(loaded.setup, plan, system, progress=_printer(None, plan))
         if dry_run:
             _say("Would run:")
             redactor = Redactor.for_plan(plan)
@@ -260,7 +263,7 @@ def run_uninstall(args: argparse.Namespace) -> int:
             _say("Dry run: nothing was changed.")
             return EXIT_OK if result.ok else EXIT_FAILED
         if not result.ok:
-            _say(f"error: {result.error}", err=True)
+            _say(f"error: {Redactor.for_plan(plan).text(str(result.error))}", err=True)
             _say("The uninstall was rolled back." if result.failed_step
                  else "Nothing was changed.", err=True)
             return EXIT_FAILED if result.failed_step else EXIT_REFUSED
