@@ -89,17 +89,18 @@ class ApplyScreen(StepScreen):
         if self.is_mounted:
             self.query_one("#back", Button).disabled = running
 
-    def _log(self, line: str, style: str = "") -> None:
-        """One log line, every key masked (wizard.redact) and control bytes escaped."""
+    def _masked(self, text: str) -> str:
+        """`text` with every key masked (wizard.redact) and control bytes escaped."""
         plan = self.wizard.applying_plan
         if self._redactor is None or self._redacting is not plan:
             self._redactor, self._redacting = Redactor.for_plan(plan), plan
-        redactor = self._redactor
-        self.query_one("#log", RichLog).write(
-            Text(printable(redactor.text(line), keep_newlines=True), style=style))
+        return printable(self._redactor.text(text), keep_newlines=True)
+
+    def _log(self, line: str, style: str = "") -> None:
+        self.query_one("#log", RichLog).write(Text(self._masked(line), style=style))
 
     def _say(self, text: str, style: str) -> None:
-        shown = Text(printable(text, keep_newlines=True), style=style)
+        shown = Text(self._masked(text), style=style)
         self.query_one("#apply-result", Static).update(shown)
 
     # ------------------------------------------------------------------ the run
