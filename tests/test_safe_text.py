@@ -194,3 +194,15 @@ async def test_status_app_filters_raw_control_bytes_too() -> None:
         await pilot.pause()
         shot = app.export_screenshot()
         assert "conn-name" in shot and not RAW_CONTROL.search(shot.replace("\n", ""))
+
+
+def test_the_dry_run_log_quotes_every_value() -> None:
+    """A value with a blank or a line break cannot pose as another argument or line."""
+    from wizard.system.recording import RecordingIptables, RecordingLinks
+
+    log: list[str] = []
+    RecordingLinks(None, log).delete("Tun nel\n-x")  # type: ignore[arg-type]
+    RecordingIptables(None, log, can_check=False).append(  # type: ignore[arg-type]
+        "mangle", "FORWARD", ["-o", "a;b", "-j", "ACCEPT"])
+    assert log == ["ip link del 'Tun nel\n-x'", "iptables -t mangle -A FORWARD -o 'a;b' -j ACCEPT"]
+    assert printable(log[0]) == "ip link del 'Tun nel\\n-x'"
