@@ -88,6 +88,7 @@ def test_printable_escapes_every_control_character() -> None:
     assert shown == "a\\x1b[31mb\\x07c\\x9bd\\x7fe\\u202ef\\nline\\tTab\\r"
     assert printable("two\nlines\tok", keep_newlines=True) == "two\nlines\tok"
     assert quote("id\x1b") == "'id\\x1b'"
+    assert printable("/tmp/\udc9b") == "/tmp/\\udc9b"  # a non-UTF-8 byte from argv
 
 
 def test_safe_console_prints_markup_as_text_and_escapes_any_renderable() -> None:

@@ -32,13 +32,16 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Span, Text
 
-# C0 controls, DEL, C1 controls, the line/paragraph separators, and the bidi
-# embeddings, overrides and isolates (text that reorders what follows it).
-_UNSAFE_CLASS = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# C0 controls, DEL, C1 controls, the line/paragraph separators, the bidi
+# embeddings, overrides and isolates (text that reorders what follows it), and
+# lone surrogates (a non-UTF-8 byte in a path given on the command line, which
+# would make writing to a strict UTF-8 stdout fail).
+_UNSAFE_CLASS = ("\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                 "\ud800-\udfff")
 _UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
 # The same, but line feeds and tabs pass: several lines of text stay lines.
 _UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f"
-                                "\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+                                "\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
