@@ -33,6 +33,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option as ListOption
 
+from screens.toggles import ClearCheckbox, ClearRadioButton, ClearSelectionList
 from wizard.model import Problem
 from wizard.questions import Kind, Option, Question, Value
 
@@ -112,7 +113,8 @@ class QuestionField(Widget):
 
     def compose(self) -> ComposeResult:
         if self.kind == "confirm":
-            yield Checkbox(self.question.label, bool(self.value), id=self.input_id, compact=True)
+            yield ClearCheckbox(self.question.label, bool(self.value), id=self.input_id,
+                                compact=True)
         else:
             with Horizontal(classes="field-row"):
                 yield Label(self.question.label, classes="field-label")
@@ -133,11 +135,11 @@ class QuestionField(Widget):
         elif self.kind == "select":
             with RadioSet(id=self.input_id, compact=True):
                 for option in self.options:
-                    yield RadioButton(option.label, option.value == value, name=option.value,
+                    yield ClearRadioButton(option.label, option.value == value, name=option.value,
                                       id=f"{self.input_id}-{slug(option.value)}", compact=True)
         else:  # multi
             chosen = set(value) if isinstance(value, tuple | list) else set()
-            yield SelectionList[str](
+            yield ClearSelectionList(
                 *((o.label, o.value, o.value in chosen) for o in self.options),
                 id=self.input_id, compact=True,
             )

@@ -1,0 +1,103 @@
+"""What a newcomer reads off the screen without colour or guessing (issue 11, items 8 and 10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from screens_support import REPO, make_app
+from textual.pilot import Pilot
+from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, SelectionList
+
+from screens.dialogs import HelpDialog
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+
+async def settle(pilot: Pilot) -> None:
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+def drawn(widget: Checkbox | RadioButton) -> str:
+    """The toggle as the terminal shows it, without any colour."""
+    return widget.render().plain
+
+
+async def test_checkbox_state_is_in_the_glyph_not_only_the_colour(tmp_path: Path) -> None:
+    app = make_app(tmp_path, start="forwarding")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        box = app.screen.query_one(Checkbox)
+        assert box.value is True
+        assert "▐X▌" in drawn(box)
+        box.focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert box.value is False
+        assert "▐ ▌" in drawn(box) and "X" not in drawn(box).split("▌")[0]
+
+
+async def test_only_the_chosen_radio_button_is_marked(tmp_path: Path) -> None:
+    app = make_app(tmp_path, start="mode")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        sets = list(app.screen.query(RadioSet))
+        assert sets
+        for radio_set in sets:
+            buttons = list(radio_set.query(RadioButton))
+            assert len(buttons) >= 2
+            marked = [b for b in buttons if "●" in drawn(b)]
+            assert marked == [b for b in buttons if b.value] and len(marked) == 1
+
+
+async def test_unselected_list_rows_show_an_empty_box(tmp_path: Path) -> None:
+    app = make_app(tmp_path, start="interfaces")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        selection = app.screen.query_one(SelectionList)
+        rows = [selection.render_line(y).text for y in range(selection.option_count)]
+        chosen = set(selection.selected)
+        for index, row in enumerate(rows):
+            value = selection.get_option_at_index(index).value
+            assert row.startswith("▐X▌") == (value in chosen), row
+            assert row.startswith("▐ ▌") == (value not in chosen), row
+
+
+async def test_f1_teaches_the_keys(tmp_path: Path) -> None:
+    app = make_app(tmp_path, start="tunnel1")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpDialog)
+        body = str(app.screen.body)
+        for key in ("Tab", "Space", "Enter", "Up, Down", "Ctrl+N", "Ctrl+Q"):
+            assert key in body, key
+
+
+async def test_quit_stays_in_the_footer_inside_a_text_field(tmp_path: Path) -> None:
+    app = make_app(tmp_path, start="tunnel1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.focused, Input)
+        shown = {key: b for key, b in app.screen.active_bindings.items() if b.binding.show}
+        assert "ctrl+q" in shown and shown["ctrl+q"].binding.description == "Quit"
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert app.screen.id == "confirm-quit"
+
+
+async def test_back_and_next_stay_close_on_a_wide_terminal(tmp_path: Path) -> None:
+    app = make_app(tmp_path, start="tunnel1")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        back = app.screen.query_one("#back", Button).region
+        nxt = app.screen.query_one("#next", Button).region
+        assert nxt.right - back.x <= 110
