@@ -147,10 +147,13 @@ class QuestionField(Widget):
     # ------------------------------------------------------------------ state from the screen
 
     def show_problems(self, problems: Sequence[Problem], draft_error: str | None = None) -> None:
-        """Put the problems (and a parse error, which comes first) under the field."""
-        shown = list(problems)
-        if draft_error:
-            shown.insert(0, Problem(self.question.id, draft_error))
+        """Put the problems under the field, or the parse error of what is typed now.
+
+        A parse error means the model still holds the previous value, so its
+        problems describe text that is no longer in the field: showing them
+        beside the parse error would blame the operator for a value long gone.
+        """
+        shown = [Problem(self.question.id, draft_error)] if draft_error else list(problems)
         if shown == self._shown:
             return  # nothing new to say: spare the relayout on every keystroke
         self._shown = shown

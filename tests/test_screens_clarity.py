@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from screens_support import REPO, make_app
 from textual.pilot import Pilot
-from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, SelectionList
+from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, SelectionList, Static
 
 from screens.dialogs import HelpDialog
 
@@ -101,3 +103,52 @@ async def test_back_and_next_stay_close_on_a_wide_terminal(tmp_path: Path) -> No
         back = app.screen.query_one("#back", Button).region
         nxt = app.screen.query_one("#next", Button).region
         assert nxt.right - back.x <= 110
+
+
+async def test_a_parse_error_replaces_the_stale_problems_of_the_previous_value(
+    tmp_path: Path,
+) -> None:
+    """Interval "0" is out of range; then "abc" must say only that it is not a number."""
+    app = make_app(tmp_path, start="heartbeat")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        field = app.screen.query_one("#i-choices-heartbeat_interval", Input)
+        field.value = "0"
+        await settle(pilot)
+        message = app.screen.query_one("#f-choices-heartbeat_interval .field-message", Static)
+        range_error = str(message.content)
+        assert range_error.strip(), "an interval of 0 must be refused"
+        field.value = "abc"
+        await settle(pilot)
+        now = str(message.content)
+        assert "whole number" in now
+        assert range_error.strip("✗ \n") not in now
+
+
+@pytest.mark.parametrize(("start", "field"), [
+    ("persistence", "#i-choices-persistence"),
+    ("interfaces", "#i-choices-lan_interfaces"),
+    ("mode", "#i-choices-backend"),
+])
+async def test_the_hint_is_never_cut_at_80x24(tmp_path: Path, start: str, field: str) -> None:
+    """The hint line shows the focused field's whole help, however long, at 80 columns."""
+    app = make_app(tmp_path, start=start)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.screen.query_one(field).focus()
+        await settle(pilot)
+        hint = app.screen.query_one("#hint", Static)
+        help_text = hint.visual.plain if hasattr(hint.visual, "plain") else str(hint.content)
+        lines = textwrap.wrap(help_text, hint.content_region.width)
+        assert len(lines) >= 3, "pick a field whose help is long"
+        assert len(lines) <= hint.content_region.height, (lines, hint.content_region)
+
+
+async def test_the_reboot_table_is_not_cut_at_80x24(tmp_path: Path) -> None:
+    app = make_app(tmp_path, start="persistence")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#reboot-table", Static)
+        console = Console(width=table.content_region.width, record=True, color_system=None)
+        console.print(table.content)
+        assert "…" not in console.export_text()
