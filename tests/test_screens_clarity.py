@@ -9,7 +9,16 @@ import pytest
 from rich.console import Console
 from screens_support import REPO, make_app
 from textual.pilot import Pilot
-from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    RadioButton,
+    RadioSet,
+    SelectionList,
+    Static,
+    TextArea,
+)
 
 from screens.dialogs import HelpDialog
 
@@ -152,3 +161,32 @@ async def test_the_reboot_table_is_not_cut_at_80x24(tmp_path: Path) -> None:
         console = Console(width=table.content_region.width, record=True, color_system=None)
         console.print(table.content)
         assert "…" not in console.export_text()
+
+
+async def test_heartbeat_off_shows_no_targets(tmp_path: Path) -> None:
+    app = make_app(tmp_path, start="heartbeat")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        targets = app.screen.query_one("#targets", Static)
+        assert targets.display and "169.254." in str(targets.content)
+        app.screen.query_one("#i-choices-heartbeat", Checkbox).focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert app.setup is not None and app.setup.choices.heartbeat is False
+        assert not targets.display
+
+
+async def test_a_paste_import_clears_the_old_path(tmp_path: Path) -> None:
+    """After loading pasted text, the path field no longer names the file loaded before."""
+    app = make_app(tmp_path, start="import")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        path = app.screen.query_one("#import-path", Input)
+        assert path.value  # the example was loaded from a file
+        area = app.screen.query_one("#paste", TextArea)
+        area.text = (REPO / "examples" / "aws-generic.txt").read_text()
+        app.screen.query_one("#load-paste", Button).press()
+        await settle(pilot)
+        assert app.import_path is None and app.import_error is None
+        assert path.value == ""
+        assert area.text == ""
