@@ -21,6 +21,7 @@ from textual.widgets import (
 )
 
 from screens.dialogs import HelpDialog
+from wizard.crypto import RECOMMENDED
 
 pytestmark = pytest.mark.asyncio
 
@@ -190,3 +191,24 @@ async def test_a_paste_import_clears_the_old_path(tmp_path: Path) -> None:
         assert app.import_path is None and app.import_error is None
         assert path.value == ""
         assert area.text == ""
+
+
+async def test_the_recommended_proposals_are_offered_first_and_taken_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, start="tunnel1")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        assert app.setup is not None
+        imported = app.setup.tunnels[0].crypto
+        assert imported.ike_version == 1  # the file's own settings stay the default
+        button = app.screen.query_one("#use-recommended", Button)
+        proposals = app.screen.query_one("#i-tunnels-0-crypto-ike", Input)
+        assert button.region.y < proposals.region.y  # offered before the fields it fills
+        button.press()
+        await settle(pilot)
+        crypto = app.setup.tunnels[0].crypto
+        assert (crypto.ike_version, crypto.ike, crypto.esp) == (
+            2, RECOMMENDED.ike, RECOMMENDED.esp)
+        assert proposals.value == RECOMMENDED.ike
+        assert app.setup.tunnels[1].crypto.ike_version == 1  # only this tunnel changed
