@@ -27,6 +27,7 @@ from wizard.aws._common import (
     DEFAULT_NAMES,
     Imported,
     LineReader,
+    aws_id,
     cut_short,
     dh_group,
     dpd_timeout,
@@ -169,7 +170,7 @@ class _Reader(LineReader):
                 for name, pattern in _IDS.items():
                     match = pattern.fullmatch(line)
                     if match and name not in ids:
-                        ids[name] = match.group(1)
+                        ids[name] = aws_id(name, match.group(1), self.path, f"line {number}")
                 continue
             match = _SECTION.fullmatch(line)
             if match:

@@ -26,7 +26,10 @@ Elements are read by name, never by position. The API lists the two
 outside address is numerically lower, whatever order the file uses.
 
 A DOCTYPE is refused before the tree is built: AWS's XML has none, and
-without one no entity can be declared, so nothing can expand or be fetched.
+without one no entity can be declared, so nothing can expand or be fetched
+(what defusedxml guards against, without the extra dependency). The same
+first pass refuses nesting deeper than `MAX_DEPTH`, and `wizard.aws.parse`
+caps the size, so no document can cost more than a few megabytes of memory.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from wizard.aws._common import (
     DEFAULT_MARKS,
     DEFAULT_NAMES,
     Imported,
+    aws_id,
     check_text,
     dh_group,
     dpd_timeout,
@@ -60,8 +64,16 @@ FORMAT = "xml"
 ROOT = "vpn_connection"
 
 
+MAX_DEPTH = 32
+"""Element nesting refused beyond this; AWS's own file nests six deep."""
+
+
 class _Refused(Exception):
     """Raised from an expat handler to stop at the first DTD declaration."""
+
+
+class _TooDeep(Exception):
+    """Raised from an expat handler to stop at the first element nested too deep."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +129,27 @@ class _Reader:
 
         checker.StartDoctypeDeclHandler = refuse
         checker.EntityDeclHandler = refuse
+        depth = 0
+
+        def start(*_: object) -> None:
+            nonlocal depth
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _TooDeep
+
+        def end(*_: object) -> None:
+            nonlocal depth
+            depth -= 1
+
+        checker.StartElementHandler = start
+        checker.EndElementHandler = end
         try:
             checker.Parse(self.text, True)
+        except _TooDeep:
+            raise self.fail(
+                f"line {checker.CurrentLineNumber}",
+                f"the XML nests elements more than {MAX_DEPTH} deep; AWS's file nests 6",
+            ) from None
         except _Refused:
             raise self.fail(
                 f"line {checker.CurrentLineNumber}",
@@ -179,11 +210,15 @@ class _Reader:
                 _local(root.tag), f"expected <{ROOT}> as the root element, found "
                 f"<{_local(root.tag)}>; save the CustomerGatewayConfiguration value itself"
             )
-        ids = {"vpn_connection_id": (root.get("id") or "").strip()}
+        # The raw attribute, not a stripped one: what is checked is what is kept.
+        ids = {"vpn_connection_id": aws_id(
+            "vpn_connection_id", root.get("id") or "", self.path, f"{ROOT}/@id"
+        )}
         for name in ("vpn_gateway_id", "customer_gateway_id"):
             # Optional: AWS leaves vpn_gateway_id empty for a transit gateway connection.
             found = self._optional(root, name, ROOT)
-            ids[name] = (found.text or "").strip() if found is not None else ""
+            value = (found.text or "").strip() if found is not None else ""
+            ids[name] = aws_id(name, value, self.path, f"{ROOT}/{name}")
         elements = self._children(root, "ipsec_tunnel")
         tunnel_count(len(elements), self.path, ROOT)
         read = [
