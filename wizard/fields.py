@@ -112,7 +112,7 @@ def check_aws_id(field: str, value: str) -> str | None:
 
 
 def check_tunnel_name(value: str) -> str | None:
-    """The grammar of a tunnel name (see `TUNNEL_NAME`); reserved names are `reserved_tunnel_name`."""
+    """The grammar of a tunnel name (see `TUNNEL_NAME`); see also `reserved_tunnel_name`."""
     reason = _characters(value)
     if reason:
         return f"{show(value)} {reason}"
