@@ -8,14 +8,72 @@ nothing; failing at step 9 costs a rollback.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
+
+from wizard.fields import show
 from wizard.journal import unfinished
-from wizard.model import Setup
+from wizard.model import Problem, Setup
+from wizard.render.ipsec import IPSEC_CONF, existing_conns
 from wizard.system import System
+from wizard.system.paths import Root
+
+
+def conflicting_conns(setup: Setup, ipsec_conf: str | None) -> list[Problem]:
+    """Conns of the operator's own in ipsec.conf that the plan would duplicate.
+
+    A hand-written `conn` (outside the wizard's blocks) with a tunnel's name
+    would make strongSwan load two conns of that name; one with a tunnel's
+    AWS endpoint as `right=` would negotiate a second set of SAs with the same
+    peer, and the wizard's secret line would sit beside the operator's for the
+    same address pair. Either is refused, naming the conn and its line, before
+    anything is written. Only the stroke backend reads ipsec.conf.
+    """
+    if setup.choices.backend != "stroke" or not ipsec_conf:
+        return []
+    problems: list[Problem] = []
+    conns = existing_conns(ipsec_conf)
+    for index, tunnel in enumerate(setup.tunnels):
+        ordinal = f"Tunnel {index + 1}"
+        for conn in conns.values():
+            where = f"{IPSEC_CONF} line {conn.line}"
+            if conn.name == tunnel.name:
+                problems.append(Problem(
+                    f"tunnels[{index}].name",
+                    f"{ordinal}'s name {tunnel.name} is already a conn of this box's own "
+                    f"({where}, outside the wizard's blocks); strongSwan would load two conns "
+                    "of that name. Rename or remove that conn, or give the tunnel another name",
+                ))
+            elif conn.right is not None and _same_address(conn.right, tunnel.aws_outside_ip):
+                problems.append(Problem(
+                    f"tunnels[{index}].aws_outside_ip",
+                    f"conn {show(conn.name)} ({where}) already connects to "
+                    f"{tunnel.aws_outside_ip}, {ordinal}'s AWS endpoint; two conns to the same "
+                    "peer would fight over its security associations. Remove that conn (an "
+                    "earlier hand-made setup of this VPN?) or comment it out, then run the "
+                    "wizard again",
+                ))
+    return problems
+
+
+def _same_address(text: str, address: IPv4Address) -> bool:
+    try:
+        return IPv4Address(text) == address
+    except ValueError:
+        return False
+
+
+def box_conflicts(setup: Setup, root: Root) -> list[Problem]:
+    """`conflicting_conns` against the target's own ipsec.conf (none when it cannot be read)."""
+    try:
+        text = root.read(IPSEC_CONF)
+    except (OSError, ValueError):  # unreadable or not UTF-8: reported where the file is edited
+        return []
+    return conflicting_conns(setup, text)
 
 
 def preflight(setup: Setup, system: System) -> list[str]:
     """Everything on the box that stops the plan from applying, each with a way out."""
-    problems: list[str] = []
+    problems: list[str] = [str(p.message) for p in box_conflicts(setup, system.root)]
     choices = setup.choices
     for role, name in (("physical (WAN)", choices.physical_interface),
                        *(("LAN", n) for n in choices.lan_interfaces)):

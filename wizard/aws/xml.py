@@ -11,6 +11,7 @@ looks like:
           <tunnel_outside_address><ip_address>...</ip_address></tunnel_outside_address>
           <tunnel_inside_address><ip_address>...</ip_address>
             <network_cidr>30</network_cidr></tunnel_inside_address>
+          [<bgp><asn>65000</asn><hold_time>30</hold_time></bgp>: dynamic routing]
         </customer_gateway>
         <vpn_gateway>...likewise...</vpn_gateway>
         <ike>pre_shared_key, encryption_protocol, authentication_protocol,
@@ -57,7 +58,7 @@ from wizard.aws._common import (
     whole_number,
 )
 from wizard.aws.errors import AwsFileError
-from wizard.model import Connection, Crypto, Tunnel
+from wizard.model import Bgp, Connection, Crypto, Tunnel
 from wizard.secret import Secret
 
 FORMAT = "xml"
@@ -87,6 +88,7 @@ class _Read:
     aws_inside: IPv4Interface
     psk: str
     crypto: Crypto
+    bgp: Bgp | None = None
 
 
 def parse(text: str, path: str = "<input>") -> Imported:
@@ -246,10 +248,22 @@ class _Reader:
                 psk=Secret(r.psk),
                 mark=DEFAULT_MARKS[i],
                 crypto=r.crypto,
+                bgp=r.bgp,
             )
             for i, r in enumerate(read)
         )
-        return Imported(Connection(tunnels, **ids), FORMAT, tuple(self.notes))
+        with_bgp = [r.position for r in read if r.bgp is not None]
+        if with_bgp and len(with_bgp) != len(read):
+            other = next(r.position for r in read if r.bgp is None)
+            raise self.fail(
+                f"{ROOT}/ipsec_tunnel[{other}]", f"ipsec_tunnel[{other}] has no <bgp> element "
+                f"while ipsec_tunnel[{with_bgp[0]}] has; the file may be truncated"
+            )
+        routing = "dynamic" if with_bgp else "static"
+        if with_bgp:
+            self.notes.append("the file configures BGP (<bgp> under the gateways): this is a "
+                              "dynamic-routing VPN connection")
+        return Imported(Connection(tunnels, **ids, routing=routing), FORMAT, tuple(self.notes))
 
     def _tunnel(self, element: ET.Element, at: str, position: int) -> _Read:
         customer_at, aws_at = f"{at}/customer_gateway", f"{at}/vpn_gateway"
@@ -265,7 +279,37 @@ class _Reader:
             aws_inside=self._inside(aws, aws_at),
             psk=psk,
             crypto=self._crypto(element, at, position),
+            bgp=self._bgp(customer, aws, customer_at, aws_at),
         )
+
+    def _bgp(
+        self, customer: ET.Element, aws: ET.Element, customer_at: str, aws_at: str
+    ) -> Bgp | None:
+        """`bgp/asn` and `bgp/hold_time` under both gateways: a dynamic-routing connection."""
+        found = [(g, at, self._optional(g, "bgp", at)) for g, at in
+                 ((customer, customer_at), (aws, aws_at))]
+        if all(bgp is None for _, _, bgp in found):
+            return None
+        values: list[tuple[int | None, int | None]] = []
+        for _, at, bgp in found:
+            if bgp is None:
+                values.append((None, None))
+                continue
+            numbers: list[int | None] = []
+            for name in ("asn", "hold_time"):
+                text = self._optional_text(bgp, name, f"{at}/bgp")
+                numbers.append(None if text is None else whole_number(
+                    text[0], f"the BGP {name.replace('_', ' ')}", self.path, text[1]))
+            values.append((numbers[0], numbers[1]))
+        (customer_asn, customer_hold), (aws_asn, aws_hold) = values
+        neighbor = self._optional(aws, "tunnel_inside_address", aws_at)
+        neighbor_ip = None
+        if neighbor is not None:
+            text = self._optional_text(neighbor, "ip_address", f"{aws_at}/tunnel_inside_address")
+            if text is not None:
+                neighbor_ip = ipv4(text[0], "the inside address", self.path, text[1])
+        return Bgp(customer_asn=customer_asn, aws_asn=aws_asn, neighbor_ip=neighbor_ip,
+                   hold_time=aws_hold if aws_hold is not None else customer_hold)
 
     def _outside(self, gateway: ET.Element, at: str) -> IPv4Address:
         outside = self._one(gateway, "tunnel_outside_address", at)
