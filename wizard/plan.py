@@ -215,7 +215,7 @@ def build_plan(
 
     if choices.heartbeat:
         steps.append(_heartbeat_step(setup, files, heartbeat_command))
-    return checked(Plan(tuple(steps), setup.secrets()))
+    return checked(Plan(tuple(steps), setup.secrets()), setup)
 
 
 def _heartbeat_step(setup: Setup, files: _Files, command: str) -> Step:

@@ -2,19 +2,25 @@
 
 `wizard.fields` keeps hostile strings out of the model at every input path.
 This guard does not trust that: `build_plan` passes every plan through
-`checked` before anyone sees it, so whatever reaches a file or a command
-line - the text of each managed block, each whole file the wizard owns, each
-argument of each command - is refused if it holds a control or invisible
-character (a line break inside a value, a carriage return, NUL, ESC, U+2028,
-U+0085...) or a line with an unbalanced double quote. One call point covers
-every renderer, present and future.
+`checked` before anyone sees it: every string of the setup the plan was
+rendered from (a line break inside a value cannot be told from a line of its
+own once rendered), and whatever reaches a file or a command line - the text
+of each managed block, each whole file the wizard owns, each argument of each
+command - is refused if it holds a control or invisible character (a line
+break, a carriage return, NUL, ESC, U+2028, U+0085...) or, for values and
+lines, an unbalanced double quote. One call point covers every renderer,
+present and future.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
+from collections.abc import Iterator
 
+from wizard.model import Setup
 from wizard.plan_types import Plan
+from wizard.secret import Secret
 
 _REFUSED_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 
@@ -76,12 +82,47 @@ def check_argument(argument: str, where: str) -> None:
         )
 
 
-def checked(plan: Plan) -> Plan:
-    """The plan, once every file text and command argument it carries passed the guard.
+def _strings(value: object, at: str) -> Iterator[tuple[str, str, bool]]:
+    """Every string a setup holds, with its field path and whether it is a secret."""
+    if isinstance(value, str):
+        yield at, value, False
+    elif isinstance(value, Secret):
+        yield at, value.reveal(), True
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{at}[{index}]")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _strings(getattr(value, f.name), f"{at}.{f.name}" if at else f.name)
+
+
+def check_setup(setup: Setup) -> None:
+    """Refuse a setup any of whose strings holds a control character or a double quote.
+
+    Checked on the values rather than only on the rendered text, because a
+    line break inside a value is indistinguishable from a line of its own
+    once it is rendered. A key is never quoted back, only its field named.
+    """
+    for at, text, secret in _strings(setup, ""):
+        bad = _bad_character(text, allow_tab=False)
+        if bad is None and '"' not in text:
+            continue
+        what = "" if secret else f" {ascii(text[:40])}"
+        raise UnsafeRender(
+            f"{at}: the value{what} holds a control character or a double quote; refusing "
+            "to render it (a value from an input was not checked)"
+        )
+
+
+def checked(plan: Plan, setup: Setup | None = None) -> Plan:
+    """The plan, once the setup's values and every file text and command argument it carries
+    passed the guard.
 
     Raises:
-        UnsafeRender: naming the file (or step) and line at fault.
+        UnsafeRender: naming the field, or the file (or step) and line, at fault.
     """
+    if setup is not None:
+        check_setup(setup)
     for step in plan:
         for change in step.files:
             if change.block is not None:
