@@ -79,13 +79,13 @@ def test_an_unchecked_model_is_stopped_by_the_render_guard() -> None:
     """The second wall: a model built around validation still cannot reach a file."""
     connection = replace(seed_connection(), vpn_connection_id="vpn-1\ninclude /etc/shadow")
     setup = Setup(connection, replace(seed_setup().choices, backend="swanctl"))
-    with pytest.raises(UnsafeRender, match="connection.vpn_connection_id: the value"):
+    with pytest.raises(UnsafeRender, match=r"connection\.vpn_connection_id: the value"):
         build_plan(setup)
     plan = build_plan(seed_setup(backend="swanctl"))
     step = plan.step("swanctl.conf")
     change = step.files[0]
     bad = replace(change, after=change.after.replace("connections {", 'connections { "'))
-    with pytest.raises(UnsafeRender, match="vpn-wizard.conf, line 5: .* unbalanced"):
+    with pytest.raises(UnsafeRender, match=r"vpn-wizard\.conf, line 5: .* unbalanced"):
         checked(replace(plan, steps=(replace(step, files=(bad,)),)))
     plan = build_plan(seed_setup())
     assert checked(plan) is plan

@@ -107,7 +107,7 @@ def check_setup(setup: Setup) -> None:
         bad = _bad_character(text, allow_tab=False)
         if bad is None and '"' not in text:
             continue
-        what = "" if secret else f" {ascii(text[:40])}"
+        what = "" if secret else f" {text[:40]!a}"
         raise UnsafeRender(
             f"{at}: the value{what} holds a control character or a double quote; refusing "
             "to render it (a value from an input was not checked)"
