@@ -18,7 +18,7 @@ from wizard.aws import AwsFileError
 from wizard.inputs import load
 from wizard.model import Connection, Setup, errors, validate
 from wizard.plan import build_plan
-from wizard.preflight import conflicting_conns
+from wizard.preflight import conflicting_conns, conflicting_secrets
 from wizard.questions import BY_ID
 from wizard.render.guard import UnsafeRender, checked
 from wizard.render.notes import AWS_MTU_ADVICE
@@ -165,10 +165,20 @@ def test_a_hand_written_conn_for_the_same_peer_or_name_is_refused() -> None:
         "Tunnel 2's name Tunnel2 is already a conn of this box's own (/etc/ipsec.conf line 9")
 
 
+def test_a_hand_written_secret_for_the_same_peer_is_refused_without_its_key() -> None:
+    text = "# mine\n62.81.252.34 54.77.23.12 : PSK \"Operator.Own_Key9\"\n"
+    (problem,) = conflicting_secrets(seed_setup(), text)
+    assert problem.where == "tunnels[1].aws_outside_ip"
+    assert "/etc/ipsec.secrets line 2" in problem.message
+    assert "Operator.Own_Key9" not in problem.message
+
+
 def test_the_wizards_own_blocks_are_not_conflicts() -> None:
     plan = build_plan(seed_setup())
     text = plan.final_files()["/etc/ipsec.conf"].after
     assert conflicting_conns(seed_setup(), text) == []
+    secrets = plan.final_files()["/etc/ipsec.secrets"].after
+    assert conflicting_secrets(seed_setup(), secrets) == []
 
 
 def test_plan_reads_the_boxs_ipsec_conf_and_refuses(tmp_path: Path) -> None:

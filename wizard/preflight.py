@@ -8,12 +8,14 @@ nothing; failing at step 9 costs a rollback.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address
 
 from wizard.fields import show
 from wizard.journal import unfinished
 from wizard.model import Problem, Setup
-from wizard.render.ipsec import IPSEC_CONF, existing_conns
+from wizard.render.blocks import BEGIN, END
+from wizard.render.ipsec import IPSEC_CONF, IPSEC_SECRETS, existing_conns
 from wizard.system import System
 from wizard.system.paths import Root
 
@@ -55,6 +57,44 @@ def conflicting_conns(setup: Setup, ipsec_conf: str | None) -> list[Problem]:
     return problems
 
 
+_SECRET_LINE = re.compile(r"^\s*([^:#\s][^:#]*?)\s*:\s*(PSK|XAUTH|EAP|RSA|ECDSA)\b")
+
+
+def conflicting_secrets(setup: Setup, ipsec_secrets: str | None) -> list[Problem]:
+    """Lines of the operator's own in ipsec.secrets that hold a key for a tunnel's AWS endpoint.
+
+    The wizard adds its own line for each tunnel; beside an older one for the
+    same peer, strongSwan would pick one of the two keys by its own rules, and
+    the operator could not tell which. The line is named by number; its key is
+    never quoted.
+    """
+    if setup.choices.backend != "stroke" or not ipsec_secrets:
+        return []
+    problems: list[Problem] = []
+    depth = 0
+    for number, line in enumerate(ipsec_secrets.splitlines(), start=1):
+        if line.startswith(f"# {BEGIN} "):
+            depth += 1
+            continue
+        if line.startswith(f"# {END} "):
+            depth = max(0, depth - 1)
+            continue
+        match = _SECRET_LINE.match(line)
+        if depth or not match:
+            continue
+        selectors = match.group(1).split()
+        for index, tunnel in enumerate(setup.tunnels):
+            if any(_same_address(word, tunnel.aws_outside_ip) for word in selectors):
+                problems.append(Problem(
+                    f"tunnels[{index}].aws_outside_ip",
+                    f"{IPSEC_SECRETS} line {number} (outside the wizard's blocks) already holds "
+                    f"a key for {tunnel.aws_outside_ip}, Tunnel {index + 1}'s AWS endpoint; "
+                    "with a second one strongSwan would pick either. Remove that line (or "
+                    "comment it out) and run the wizard again",
+                ))
+    return problems
+
+
 def _same_address(text: str, address: IPv4Address) -> bool:
     try:
         return IPv4Address(text) == address
@@ -63,12 +103,18 @@ def _same_address(text: str, address: IPv4Address) -> bool:
 
 
 def box_conflicts(setup: Setup, root: Root) -> list[Problem]:
-    """`conflicting_conns` against the target's own ipsec.conf (none when it cannot be read)."""
-    try:
-        text = root.read(IPSEC_CONF)
-    except (OSError, ValueError):  # unreadable or not UTF-8: reported where the file is edited
-        return []
-    return conflicting_conns(setup, text)
+    """`conflicting_conns` and `conflicting_secrets` against the target's own files.
+
+    A file that cannot be read (ipsec.secrets without root) adds nothing here.
+    """
+    problems: list[Problem] = []
+    for path, check in ((IPSEC_CONF, conflicting_conns), (IPSEC_SECRETS, conflicting_secrets)):
+        try:
+            text = root.read(path)
+        except (OSError, ValueError):  # unreadable or not UTF-8: reported where it is edited
+            continue
+        problems += check(setup, text)
+    return problems
 
 
 def preflight(setup: Setup, system: System) -> list[str]:
