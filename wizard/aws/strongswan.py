@@ -116,7 +116,7 @@ class _Reader(LineReader):
                 if not line.strip():
                     continue
                 if line[:1] in (" ", "\t"):
-                    self._conn_line(current, line.strip(), number)
+                    self._conn_line(current, line.strip(" \t"), number)
                     continue
                 current = None
             match = _CONN.fullmatch(line)
@@ -181,12 +181,12 @@ class _Reader(LineReader):
                 raise self.fail(
                     number, f"expected key=value inside conn {conn.name}, got {show(line)}"
                 )
-            key = key.strip()
+            key = key.strip(" \t")
         if key not in _READ:
             return
-        value = value.strip()
+        value = value.strip(" \t")
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].strip()
+            value = value[1:-1].strip(" \t")
         bad = fields.unsafe_character(value)
         if bad is not None:
             raise self.fail(
