@@ -52,6 +52,7 @@ left to `wizard.model.validate`, which reports it under the same field path.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -364,7 +365,8 @@ def _table(
 def _no_unknown(table: Mapping[str, object], known: Any, at: str, path: str) -> None:
     for key in table:
         if key not in known:
-            where = f"{at}.{key}" if at else key
+            shown = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else fields.show(key)
+            where = f"{at}.{shown}" if at else shown
             raise AnswersError(
                 path, where, "unknown key; expected one of " + ", ".join(sorted(known))
             )

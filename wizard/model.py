@@ -519,21 +519,29 @@ def parse_interface(text: str) -> IPv4Interface:
     """Parse "169.254.23.6/30" strictly (no bare addresses, no IPv6)."""
     value = text.strip()
     if "/" not in value:
-        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/30")
+        raise ValueError(f"{fields.show(value)} needs a prefix length, e.g. "
+                         f"{_example(value)}/30")
     return IPv4Interface(value)
+
+
+def _example(value: str) -> str:
+    """`value` for a "did you mean" hint, only when it is a plain dotted address."""
+    return value if re.fullmatch(r"[0-9.]{1,15}", value) else "169.254.23.6"
 
 
 def parse_network(text: str) -> IPv4Network:
     """Parse a VPC CIDR; refuses host bits ("10.0.0.1/16") instead of silently masking them."""
     value = text.strip()
     if "/" not in value:
-        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/16")
+        raise ValueError(f"{fields.show(value)} needs a prefix length, e.g. "
+                         f"{_example(value) if '.' in value else '10.0.0.0'}/16")
     try:
         return IPv4Network(value)
     except ValueError as exc:
         if "host bits set" in str(exc):
             fixed = IPv4Network(value, strict=False)
-            raise ValueError(f"{value} has host bits set; did you mean {fixed}?") from None
+            shown = value if re.fullmatch(r"[0-9./]{1,18}", value) else fields.show(value)
+            raise ValueError(f"{shown} has host bits set; did you mean {fixed}?") from None
         raise
 
 
