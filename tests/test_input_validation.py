@@ -18,7 +18,7 @@ from wizard.aws import AwsFileError
 from wizard.inputs import load
 from wizard.model import Connection, Setup, errors, validate
 from wizard.plan import build_plan
-from wizard.preflight import conflicting_conns, conflicting_secrets
+from wizard.preflight import box_conflicts, conflicting_conns, conflicting_secrets
 from wizard.questions import BY_ID
 from wizard.render.guard import UnsafeRender, checked
 from wizard.render.notes import AWS_MTU_ADVICE
@@ -171,6 +171,29 @@ def test_a_hand_written_secret_for_the_same_peer_is_refused_without_its_key() ->
     assert problem.where == "tunnels[1].aws_outside_ip"
     assert "/etc/ipsec.secrets line 2" in problem.message
     assert "Operator.Own_Key9" not in problem.message
+
+
+def test_an_operators_swanctl_connection_for_the_same_peer_or_name_is_refused(
+    tmp_path: Path,
+) -> None:
+    conf_d = tmp_path / "etc" / "swanctl" / "conf.d"
+    conf_d.mkdir(parents=True)
+    (conf_d / "office.conf").write_text(
+        "connections {\n  office {\n    remote_addrs = 192.0.2.9, 52.50.67.155\n  }\n"
+        "  Tunnel2 {\n    remote_addrs = 192.0.2.8\n  }\n}\n"
+    )
+    plan = build_plan(seed_setup(backend="swanctl"))
+    for path, change in plan.final_files().items():  # the wizard's own files are no conflict
+        if path.startswith("/etc/swanctl/"):
+            (tmp_path / path.lstrip("/")).write_text(change.after)
+    setup = seed_setup(backend="swanctl")
+    problems = {p.where: p.message for p in box_conflicts(setup, Root(tmp_path))}
+    assert set(problems) == {"tunnels[0].aws_outside_ip", "tunnels[1].name"}
+    assert "connection 'office' in /etc/swanctl/conf.d/office.conf" in (
+        problems["tunnels[0].aws_outside_ip"])
+    assert problems["tunnels[1].name"].startswith("Tunnel 2's name Tunnel2 is already a "
+                                                 "connection in /etc/swanctl/conf.d/office.conf")
+    assert box_conflicts(seed_setup(), Root(tmp_path)) == []  # stroke reads ipsec.conf only
 
 
 def test_the_wizards_own_blocks_are_not_conflicts() -> None:

@@ -14,6 +14,7 @@ from ipaddress import IPv4Address
 from wizard.fields import show
 from wizard.journal import unfinished
 from wizard.model import Problem, Setup
+from wizard.render import swanctl
 from wizard.render.blocks import BEGIN, END
 from wizard.render.ipsec import IPSEC_CONF, IPSEC_SECRETS, existing_conns
 from wizard.system import System
@@ -57,6 +58,7 @@ def conflicting_conns(setup: Setup, ipsec_conf: str | None) -> list[Problem]:
     return problems
 
 
+SWANCTL_MAIN = "/etc/swanctl/swanctl.conf"
 _SECRET_LINE = re.compile(r"^\s*([^:#\s][^:#]*?)\s*:\s*(PSK|XAUTH|EAP|RSA|ECDSA)\b")
 
 
@@ -102,6 +104,67 @@ def _same_address(text: str, address: IPv4Address) -> bool:
         return False
 
 
+def conflicting_swanctl(setup: Setup, files: dict[str, str]) -> list[Problem]:
+    """Connections of the operator's own swanctl files that the plan would duplicate.
+
+    The swanctl backend's counterpart of `conflicting_conns`: a connection of
+    a tunnel's name in another file would be merged with the wizard's, and one
+    whose `remote_addrs` is a tunnel's AWS endpoint would negotiate a second
+    IKE SA with the same peer. The wizard's own two files are skipped.
+    """
+    if setup.choices.backend != "swanctl":
+        return []
+    problems: list[Problem] = []
+    for path, text in sorted(files.items()):
+        if path in (swanctl.SWANCTL_CONF, swanctl.SWANCTL_SECRETS):
+            continue
+        try:
+            connections = swanctl.parse(text).get("connections", {})
+        except swanctl.ParseError:  # not ours to judge; strongSwan reports its own files
+            continue
+        if not isinstance(connections, dict):
+            continue
+        for name, conn in connections.items():
+            if not isinstance(conn, dict):
+                continue
+            remotes = str(conn.get("remote_addrs", "")).replace(",", " ").split()
+            for index, tunnel in enumerate(setup.tunnels):
+                ordinal = f"Tunnel {index + 1}"
+                if name == tunnel.name:
+                    problems.append(Problem(
+                        f"tunnels[{index}].name",
+                        f"{ordinal}'s name {tunnel.name} is already a connection in {path}; "
+                        "swanctl would merge the two. Rename or remove that connection, or give "
+                        "the tunnel another name",
+                    ))
+                elif any(_same_address(r, tunnel.aws_outside_ip) for r in remotes):
+                    problems.append(Problem(
+                        f"tunnels[{index}].aws_outside_ip",
+                        f"connection {show(name)} in {path} already connects to "
+                        f"{tunnel.aws_outside_ip}, {ordinal}'s AWS endpoint; two connections to "
+                        "the same peer would fight over its security associations. Remove it, "
+                        "then run the wizard again",
+                    ))
+    return problems
+
+
+def _swanctl_files(root: Root) -> dict[str, str]:
+    """The target's swanctl.conf and conf.d/*.conf, by path (unreadable ones left out)."""
+    paths = [SWANCTL_MAIN]
+    directory = root.path(swanctl.SWANCTL_DIR)
+    if directory.is_dir() and not directory.is_symlink():
+        paths += [f"{swanctl.SWANCTL_DIR}/{p.name}" for p in sorted(directory.glob("*.conf"))]
+    files: dict[str, str] = {}
+    for path in paths:
+        try:
+            text = root.read(path)
+        except (OSError, ValueError):
+            continue
+        if text is not None:
+            files[path] = text
+    return files
+
+
 def box_conflicts(setup: Setup, root: Root) -> list[Problem]:
     """`conflicting_conns` and `conflicting_secrets` against the target's own files.
 
@@ -114,6 +177,8 @@ def box_conflicts(setup: Setup, root: Root) -> list[Problem]:
         except (OSError, ValueError):  # unreadable or not UTF-8: reported where it is edited
             continue
         problems += check(setup, text)
+    if setup.choices.backend == "swanctl":
+        problems += conflicting_swanctl(setup, _swanctl_files(root))
     return problems
 
 
