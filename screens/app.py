@@ -59,8 +59,10 @@ class WizardApp(App[int]):
         Binding("ctrl+p", "back", "Back"),
         Binding("f1", "help", "Help"),
         Binding("ctrl+s", "save", "Save answers"),
-        Binding("q", "request_quit", "Quit"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        # ctrl+q is the Quit the footer shows: it works inside a text field too, where
+        # q is a letter. Plain q stays as a shortcut everywhere else.
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("q", "request_quit", "Quit", show=False),
     ]
 
     setup: reactive[Setup | None] = reactive(None, init=False)

@@ -179,7 +179,7 @@ class StepScreen(Screen[None]):
             self.wizard.goto(event.step_id)
 
     def help_text(self) -> Text:
-        """The f1 help: the step's purpose, then each field's help."""
+        """The f1 help: the step's purpose, each field's help, then the keys that work here."""
         text = Text(self.step.help)
         questions = [f.question for f in self.fields()]
         if questions:
@@ -187,7 +187,23 @@ class StepScreen(Screen[None]):
         for question in questions:
             text.append(f"\n{question.label}: ", style="bold")
             text.append(question.help)
+        text.append("\n\nKeys", style="bold")
+        for keys, what in KEYS_HELP:
+            text.append(f"\n  {keys:<14}", style="bold")
+            text.append(what)
         return text
+
+
+KEYS_HELP: tuple[tuple[str, str], ...] = (
+    ("Tab, Shift+Tab", "move to the next or previous field or button"),
+    ("Space", "tick or untick a box, choose a radio option or a list entry"),
+    ("Up, Down", "move between the options of a list"),
+    ("Enter", "go to the next field; on a button, press it"),
+    ("Ctrl+N, Ctrl+P", "next step, previous step"),
+    ("Ctrl+S", "save your answers to a file"),
+    ("Ctrl+Q", "quit (q too, outside a text field)"),
+)
+"""The keys every step understands, for the f1 help: a newcomer should not have to guess."""
 
 
 def refresh_fields_from_model(screen: StepScreen, question_ids: list[str]) -> None:

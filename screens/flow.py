@@ -61,7 +61,7 @@ FLOW: tuple[FlowStep, ...] = (
              "Load the configuration file from the AWS console (VPN connection → Download "
              "configuration; any of the strongSwan, Generic or XML formats). Type its path (→ "
              "accepts the completion) or paste its text. The tunnels' values are taken from it.",
-             ImportScreen, needs_setup=False, wheres=("tunnels",)),
+             ImportScreen, needs_setup=False, wheres=("tunnels", "connection")),
     FlowStep("forwarding", "Forwarding",
              "The document's #1 steps 1-2: net.ipv4.ip_forward lets this box route between its "
              "LAN and the tunnels.",

@@ -29,10 +29,10 @@ class HeartbeatScreen(StepScreen):
             return
         on = setup.choices.heartbeat
         self.query_one("#f-choices-heartbeat_interval").display = on
+        targets = self.query_one("#targets", Static)
+        targets.display = on  # with the heartbeat off nothing is pinged: no targets to show
         text = Text("Targets: ", style="bold")
         names = (t.name for t in setup.tunnels)
         text.append(", ".join(f"{ip} ({name})" for ip, name in
                               zip(heartbeat_targets(setup), names, strict=False)))
-        if not on:
-            text.stylize("dim")
-        self.query_one("#targets", Static).update(text)
+        targets.update(text)

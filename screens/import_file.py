@@ -106,7 +106,9 @@ class ImportScreen(StepScreen):
         if not text.strip():
             self.set_status("Paste the text first.")
             return
-        self.wizard.import_text(text)
+        if self.wizard.import_text(text):
+            # The path field must not claim the configuration came from a file it did not.
+            self.query_one("#import-path", Input).value = ""
         area.clear()  # the text holds the keys: never leave them on screen
         self.set_status("The pasted text was cleared from the screen.", "dim")
         self.refresh_state()

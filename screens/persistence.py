@@ -24,7 +24,7 @@ def reboot_table(setup: Setup) -> Table:
     table.add_column("", ratio=4)
     table.add_row("strongSwan conns and keys, charon settings",
                   Text("kept: they are files", style=_KEPT))
-    table.add_row("Forwarding, disable_xfrm/disable_policy",
+    table.add_row("Forwarding, disable_xfrm, disable_policy",
                   Text("kept: set again from /etc/sysctl.d" if modern
                        else "kept: set again from /etc/sysctl.conf", style=_KEPT))
     if not manual:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Label, Static
+from textual.containers import Horizontal
+from textual.widgets import Button, Label, Static
 
-from screens.base import StepScreen
+from screens.base import StepScreen, refresh_fields_from_model
+from wizard.crypto import RECOMMENDED
 
 if TYPE_CHECKING:
     from screens.flow import FlowStep
@@ -42,5 +45,35 @@ class TunnelScreen(StepScreen):
         at = f"tunnels[{self.index}]"
         for title, names in GROUPS:
             yield Label(title, classes="section")
+            if title == "Proposals":
+                yield from self._compose_recommended()
             for name in names:
                 yield self.field(f"{at}.{name}")
+
+    def _compose_recommended(self) -> ComposeResult:
+        """The recommended proposals, offered first with the reason; the file's stay until asked."""
+        with Horizontal(classes="preset-row"):
+            yield Button("Use recommended", id="use-recommended", compact=True)
+            first = RECOMMENDED.ike.split(",")[0]
+            yield Static(Text(f"IKEv{RECOMMENDED.ike_version}  {first}, with a fallback",
+                              style="bold", overflow="fold"), classes="preset-title")
+        yield Static(Text(
+            f"{RECOMMENDED.reason} The values below stay your file's until you press the "
+            "button; AWS accepts these unless the tunnel options were narrowed in its console.",
+            style="dim"), classes="explain preset-reason")
+
+    def preset_answers(self) -> dict[str, str]:
+        """The answers the recommended preset gives this tunnel's proposal fields."""
+        at = f"tunnels[{self.index}].crypto"
+        return {f"{at}.ike_version": str(RECOMMENDED.ike_version),
+                f"{at}.ike": RECOMMENDED.ike, f"{at}.esp": RECOMMENDED.esp}
+
+    @on(Button.Pressed, "#use-recommended")
+    def _use_recommended(self) -> None:
+        answers = self.preset_answers()
+        for question_id, value in answers.items():
+            self.wizard.answer(question_id, value)
+        refresh_fields_from_model(self, list(answers))
+        self.refresh_state()
+        self.set_status("Recommended proposals set: change the AWS tunnel options to match "
+                        "if they were narrowed.", "green")

@@ -33,6 +33,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option as ListOption
 
+from screens.toggles import ClearCheckbox, ClearRadioButton, ClearSelectionList
 from wizard.model import Problem
 from wizard.questions import Kind, Option, Question, Value
 from wizard.safe_text import printable, text
@@ -113,7 +114,8 @@ class QuestionField(Widget):
 
     def compose(self) -> ComposeResult:
         if self.kind == "confirm":
-            yield Checkbox(self.question.label, bool(self.value), id=self.input_id, compact=True)
+            yield ClearCheckbox(self.question.label, bool(self.value), id=self.input_id,
+                                compact=True)
         else:
             with Horizontal(classes="field-row"):
                 yield Label(self.question.label, classes="field-label")
@@ -134,12 +136,13 @@ class QuestionField(Widget):
         elif self.kind == "select":
             with RadioSet(id=self.input_id, compact=True):
                 for option in self.options:
-                    yield RadioButton(text(option.label), option.value == value,
-                                      name=option.value,
-                                      id=f"{self.input_id}-{slug(option.value)}", compact=True)
+                    yield ClearRadioButton(text(option.label), option.value == value,
+                                           name=option.value,
+                                           id=f"{self.input_id}-{slug(option.value)}",
+                                           compact=True)
         else:  # multi
             chosen = set(value) if isinstance(value, tuple | list) else set()
-            yield SelectionList[str](
+            yield ClearSelectionList(
                 *((text(o.label), o.value, o.value in chosen) for o in self.options),
                 id=self.input_id, compact=True,
             )
@@ -147,10 +150,13 @@ class QuestionField(Widget):
     # ------------------------------------------------------------------ state from the screen
 
     def show_problems(self, problems: Sequence[Problem], draft_error: str | None = None) -> None:
-        """Put the problems (and a parse error, which comes first) under the field."""
-        shown = list(problems)
-        if draft_error:
-            shown.insert(0, Problem(self.question.id, draft_error))
+        """Put the problems under the field, or the parse error of what is typed now.
+
+        A parse error means the model still holds the previous value, so its
+        problems describe text that is no longer in the field: showing them
+        beside the parse error would blame the operator for a value long gone.
+        """
+        shown = [Problem(self.question.id, draft_error)] if draft_error else list(problems)
         if shown == self._shown:
             return  # nothing new to say: spare the relayout on every keystroke
         self._shown = shown

@@ -113,6 +113,9 @@ def test_the_example_imports_to_its_values() -> None:
         vpn_connection_id="vpn-0a1b2c3d4e5f60718",
         vpn_gateway_id="vgw-0b2c3d4e5f6071829",
         customer_gateway_id="cgw-0c3d4e5f607182930",
+        routing="static",
+        advised_mtu=1427,
+        advised_mss=1379,
     )
     assert [t.psk.reveal() for t in imported.connection.tunnels] == list(EXAMPLE_PSKS)
     assert imported.notes == (

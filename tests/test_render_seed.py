@@ -124,6 +124,11 @@ def test_nat_moves_the_esp_mark_rule_to_the_local_address() -> None:
 _UPDOWN_CHANGES: dict[str, str] = {
     # updown-quoting: numeric comparison, not a string comparison.
     "while [[ $# > 1 ]]; do": "while [[ $# -gt 1 ]]; do",
+    # updown-quoting: the '/' form, so a dotted VLAN interface (eth0.100) stays one name.
+    "sysctl -w net.ipv4.conf.${TUNNEL_PHY_INTERFACE}.disable_xfrm=1":
+        'sysctl -w "net/ipv4/conf/${TUNNEL_PHY_INTERFACE}/disable_xfrm=1"',
+    "sysctl -w net.ipv4.conf.${TUNNEL_PHY_INTERFACE}.disable_policy=1":
+        'sysctl -w "net/ipv4/conf/${TUNNEL_PHY_INTERFACE}/disable_policy=1"',
 }
 
 

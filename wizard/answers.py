@@ -52,6 +52,7 @@ left to `wizard.model.validate`, which reports it under the same field path.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -61,6 +62,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
+from wizard import fields
 from wizard.aws import Imported
 from wizard.model import (
     BACKENDS,
@@ -76,6 +78,7 @@ from wizard.model import (
     parse_network,
 )
 from wizard.secret import Secret
+from wizard.system.input_file import MAX_INPUT_BYTES, InputFileError, read_input, too_large
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -167,9 +170,29 @@ def _kind(value: object) -> str:
 
 
 def _string(value: object) -> str:
+    """Any string of the file: never one holding a line break or another control character."""
     if not isinstance(value, str):
         raise _Bad(f"must be a string, not {_kind(value)}")
+    bad = fields.unsafe_character(value)
+    if bad is not None:
+        raise _Bad(
+            f"holds the control or invisible character {bad}; no value of an answers file "
+            "may (it would end up inside a configuration line)"
+        )
     return value
+
+
+def _grammar(check: Callable[[str], str | None]) -> Callable[[object], str]:
+    """A string that must also match its field's grammar (`wizard.fields`), checked raw."""
+
+    def convert(value: object) -> str:
+        text = _string(value)
+        reason = check(text)
+        if reason:
+            raise _Bad(reason)
+        return text
+
+    return convert
 
 
 def _integer(value: object) -> int:
@@ -222,9 +245,9 @@ _interface = _parsed(parse_interface, "an address with a prefix such as 169.254.
 #: [choices] keys -> converter, in the order a saved file lists them.
 CHOICE_KEYS: dict[str, Callable[[object], Any]] = {
     "mode": _string,
-    "physical_interface": _string,
+    "physical_interface": _grammar(fields.check_interface_name),
     "local_ip": _address,
-    "lan_interfaces": _array(_string),
+    "lan_interfaces": _array(_grammar(fields.check_interface_name)),
     "vpc_cidrs": _array(_parsed(parse_network, "a network such as 10.0.0.0/16")),
     "mtu": _integer,
     "persistence": _string,
@@ -235,7 +258,7 @@ CHOICE_KEYS: dict[str, Callable[[object], Any]] = {
 }
 #: [[tunnels]] keys that are fields of `Tunnel`.
 TUNNEL_KEYS: dict[str, Callable[[object], Any]] = {
-    "name": _string,
+    "name": _grammar(fields.check_tunnel_name),
     "mark": _integer,
     "customer_outside_ip": _address,
     "aws_outside_ip": _address,
@@ -246,8 +269,8 @@ TUNNEL_KEYS: dict[str, Callable[[object], Any]] = {
 #: [[tunnels]] keys that are fields of `Crypto`.
 CRYPTO_KEYS: dict[str, Callable[[object], Any]] = {
     "ike_version": _integer,
-    "ike": _string,
-    "esp": _string,
+    "ike": _grammar(fields.check_proposal),
+    "esp": _grammar(fields.check_proposal),
     "ike_lifetime": _integer,
     "esp_lifetime": _integer,
     "dpd_delay": _integer,
@@ -256,10 +279,12 @@ CRYPTO_KEYS: dict[str, Callable[[object], Any]] = {
 }
 #: [connection] keys: the ids AWS gave, fields of `Connection`.
 CONNECTION_KEYS: dict[str, Callable[[object], Any]] = {
-    "vpn_connection_id": _string,
-    "vpn_gateway_id": _string,
-    "customer_gateway_id": _string,
+    name: _grammar(lambda text, name=name: fields.check_aws_id(name, text))
+    for name in ("vpn_connection_id", "vpn_gateway_id", "customer_gateway_id")
 }
+#: Model fields only AWS's file can give (the routing type and what goes with it): an
+#: answers file cannot turn a BGP connection into a static one.
+FROM_AWS_ONLY = frozenset({"bgp", "routing", "advised_mtu", "advised_mss"})
 _TOP_KEYS = ("import", "choices", "connection", "tunnels")
 #: A [[tunnels]] table holds Tunnel and Crypto fields side by side, flat.
 _TUNNEL_TABLE_KEYS = {**TUNNEL_KEYS, **CRYPTO_KEYS}
@@ -280,9 +305,9 @@ def load_answers(path: str | Path) -> Answers:
     """
     name = str(path)
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise AnswersError(name, "", f"cannot read the file: {exc.strerror or exc}") from None
+        data = read_input(path)
+    except InputFileError as exc:
+        raise AnswersError(name, "", exc.reason) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -292,6 +317,8 @@ def load_answers(path: str | Path) -> Answers:
 
 def parse_answers(text: str, path: str = "<answers>") -> Answers:
     """Type-check answers already in memory; `load_answers` without the file."""
+    if len(text) > MAX_INPUT_BYTES:
+        raise AnswersError(path, "", too_large(len(text), "the text"))
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -338,7 +365,8 @@ def _table(
 def _no_unknown(table: Mapping[str, object], known: Any, at: str, path: str) -> None:
     for key in table:
         if key not in known:
-            where = f"{at}.{key}" if at else key
+            shown = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else fields.show(key)
+            where = f"{at}.{shown}" if at else shown
             raise AnswersError(
                 path, where, "unknown key; expected one of " + ", ".join(sorted(known))
             )
@@ -405,7 +433,11 @@ def resolve(answers: Answers | None, imported: Imported | None) -> Resolved:
         else:
             ids[name], source = "", SOURCE_DEFAULT
         sources[f"connection.{name}"] = source
-    setup = Setup(Connection(tunnels, **ids), choices)
+    aws_only: dict[str, Any] = {}
+    if imported is not None:
+        aws_only = {name: getattr(imported.connection, name)
+                    for name in ("routing", "advised_mtu", "advised_mss")}
+    setup = Setup(Connection(tunnels, **ids, **aws_only), choices)
     return Resolved(setup, sources)
 
 
@@ -445,7 +477,7 @@ def _tunnel(
             crypto[key] = getattr(crypto_base, key)
             source = SOURCE_IMPORT if base is not None else SOURCE_DEFAULT
         sources[f"{at}.crypto.{key}"] = source
-    return Tunnel(crypto=Crypto(**crypto), **values)
+    return Tunnel(crypto=Crypto(**crypto), bgp=base.bgp if base is not None else None, **values)
 
 
 # --------------------------------------------------------------------------- dump

@@ -72,7 +72,9 @@ def load(
 
     facts = detect(root, run=None)
     setup, sources = apply_detected(resolved.setup, dict(resolved.sources), facts)
-    problems = validate(setup, marks_on(root))
+    from wizard.preflight import box_conflicts
+
+    problems = validate(setup, marks_on(root)) + box_conflicts(setup, root)
     return Loaded(
         setup,
         sources,

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
-from wizard import crypto
+from wizard import crypto, fields
 from wizard.secret import Secret
 
 Mode = Literal["manual", "updown"]
+Routing = Literal["static", "dynamic"]
 Persistence = Literal["none", "seed", "netplan", "networkd"]
 Backend = Literal["stroke", "swanctl"]
 DpdAction = Literal["restart", "clear", "hold", "none"]
@@ -40,7 +41,6 @@ RESERVED_INSIDE = (
     IPv4Network("169.254.169.252/30"),
 )
 PSK_PATTERN = re.compile(r"[A-Za-z0-9._]{8,64}")
-IFNAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,15}")
 #: The seed's VTI MTU: 1500 less the worst-case ESP/IKE overhead AWS documents.
 DEFAULT_MTU = 1419
 
@@ -84,6 +84,27 @@ class Crypto:
 
 
 @dataclass(frozen=True)
+class Bgp:
+    """One tunnel's BGP session, as AWS describes a dynamic-routing VPN connection.
+
+    Read so that such a connection is recognised and refused (see
+    `validate_routing`) rather than silently configured as static; nothing
+    renders it yet.
+
+    Attributes:
+        customer_asn: this side's autonomous system number.
+        aws_asn: the virtual private gateway's ASN.
+        neighbor_ip: AWS's inside address, the BGP neighbor.
+        hold_time: seconds, as AWS gives it.
+    """
+
+    customer_asn: int | None = None
+    aws_asn: int | None = None
+    neighbor_ip: IPv4Address | None = None
+    hold_time: int | None = None
+
+
+@dataclass(frozen=True)
 class Tunnel:
     """One of the two IPsec tunnels AWS provides.
 
@@ -106,6 +127,8 @@ class Tunnel:
     psk: Secret
     mark: int
     crypto: Crypto = field(default_factory=Crypto)
+    bgp: Bgp | None = None
+    """The BGP session AWS configured for this tunnel; None for static routing."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +139,12 @@ class Connection:
     vpn_connection_id: str = ""
     vpn_gateway_id: str = ""
     customer_gateway_id: str = ""
+    routing: Routing = "static"
+    """"dynamic" when AWS's file configures BGP on the tunnels; refused until supported."""
+    advised_mtu: int | None = None
+    """The tunnel MTU AWS's Generic file advises ("Tunnel interface MTU"), if it gives one."""
+    advised_mss: int | None = None
+    """The TCP MSS AWS's Generic file advises ("TCP MSS Adjustment"), if it gives one."""
 
 
 @dataclass(frozen=True)
@@ -208,9 +237,18 @@ def validate_tunnel(tunnel: Tunnel, index: int) -> list[Problem]:
         if message:
             problems.append(Problem(f"{at}.{fieldname}", message, severity))  # type: ignore[arg-type]
 
-    if not IFNAME_PATTERN.fullmatch(tunnel.name):
-        add("name", "must be 1-15 letters, digits, '.', '_' or '-' (a Linux interface name)")
+    ordinal = f"Tunnel {index + 1}"
+    name_problem = fields.check_tunnel_name(tunnel.name) or fields.reserved_tunnel_name(
+        tunnel.name
+    )
+    if name_problem:
+        add("name", f"{ordinal}'s name {name_problem}")
     add("psk", validate_psk(tunnel.psk.reveal()))
+    for name, what in (("customer_outside_ip", "this box's outside address"),
+                       ("aws_outside_ip", "the AWS endpoint")):
+        reason = unusable_outside_address(getattr(tunnel, name))
+        if reason:
+            add(name, f"{ordinal}: {what} {getattr(tunnel, name)} {reason}")
     for name in ("customer_inside_cidr", "aws_inside_cidr"):
         add(name, validate_inside_cidr(getattr(tunnel, name)))
     if tunnel.customer_inside_cidr.network != tunnel.aws_inside_cidr.network:
@@ -225,6 +263,34 @@ def validate_tunnel(tunnel: Tunnel, index: int) -> list[Problem]:
     return problems
 
 
+#: Outside addresses no Internet peer can have, and why, in the order they are tested.
+_NOT_ON_THE_INTERNET = (
+    (IPv4Network("0.0.0.0/8"), "is 'this network' (0.0.0.0/8), not an address a peer can have"),
+    (IPv4Network("127.0.0.0/8"), "is a loopback address: it never leaves this box"),
+    (IPv4Network("169.254.0.0/16"), "is link-local: it never crosses a router"),
+    (IPv4Network("224.0.0.0/4"), "is a multicast address, not one host"),
+    (IPv4Network("255.255.255.255/32"), "is the broadcast address, not one host"),
+    (IPv4Network("240.0.0.0/4"), "is in the reserved block 240.0.0.0/4"),
+)
+
+
+def unusable_outside_address(address: IPv4Address) -> str | None:
+    """Why `address` cannot be a tunnel's outside (IKE/ESP) address, or None."""
+    for net, reason in _NOT_ON_THE_INTERNET:
+        if address in net:
+            return reason
+    return None
+
+
+#: VPC CIDRs that would capture traffic that must not enter the tunnels, and why.
+_NOT_A_VPC = (
+    (IPv4Network("0.0.0.0/8"), "'this network' (0.0.0.0/8)"),
+    (IPv4Network("127.0.0.0/8"), "the loopback block 127.0.0.0/8, which must stay on this box"),
+    (IPv4Network("224.0.0.0/4"), "the multicast block 224.0.0.0/4, which a VPC does not route"),
+    (IPv4Network("240.0.0.0/4"), "the reserved block 240.0.0.0/4 and the broadcast address"),
+)
+
+
 def validate_crypto(c: Crypto, at: str) -> list[Problem]:
     """AWS's phase 1/phase 2 lists and lifetime ranges."""
     problems: list[Problem] = []
@@ -232,6 +298,10 @@ def validate_crypto(c: Crypto, at: str) -> list[Problem]:
         problems.append(Problem(f"{at}.ike_version", "must be 1 or 2"))
     for name, phase in (("ike", 1), ("esp", 2)):
         value = getattr(c, name)
+        raw = fields.check_proposal(value)
+        if raw:
+            problems.append(Problem(f"{at}.{name}", raw))
+            continue
         try:
             crypto.parse_proposal(value, phase=phase)
         except crypto.ProposalError as exc:
@@ -274,15 +344,13 @@ def validate_choices(choices: Choices) -> list[Problem]:
         )
     if choices.backend not in BACKENDS:
         problems.append(Problem(f"{at}.backend", f"must be one of {', '.join(BACKENDS)}"))
-    if not IFNAME_PATTERN.fullmatch(choices.physical_interface):
-        problems.append(
-            Problem(f"{at}.physical_interface", "must be a Linux interface name (1-15 chars)")
-        )
+    reason = fields.check_interface_name(choices.physical_interface)
+    if reason:
+        problems.append(Problem(f"{at}.physical_interface", f"the WAN interface {reason}"))
     for i, name in enumerate(choices.lan_interfaces):
-        if not IFNAME_PATTERN.fullmatch(name):
-            problems.append(
-                Problem(f"{at}.lan_interfaces[{i}]", f"{name!r} is not an interface name")
-            )
+        reason = fields.check_interface_name(name)
+        if reason:
+            problems.append(Problem(f"{at}.lan_interfaces[{i}]", f"LAN interface {reason}"))
     if len(set(choices.lan_interfaces)) != len(choices.lan_interfaces):
         problems.append(Problem(f"{at}.lan_interfaces", "lists an interface twice"))
     for i, net in enumerate(choices.vpc_cidrs):
@@ -294,6 +362,15 @@ def validate_choices(choices: Choices) -> list[Problem]:
             problems.append(
                 Problem(f"{at}.vpc_cidrs[{i}]", "0.0.0.0/0 would send all traffic to the VPC")
             )
+            continue
+        for block, what in _NOT_A_VPC:
+            if net.overlaps(block):
+                problems.append(Problem(
+                    f"{at}.vpc_cidrs[{i}]", f"VPC CIDR {net} covers {what}; routing it into "
+                    "the tunnels would cut this box off from it. A VPC's CIDR is a private "
+                    "block such as 10.0.0.0/16",
+                ))
+                break
     for i, a in enumerate(choices.vpc_cidrs):
         for b in choices.vpc_cidrs[i + 1 :]:
             if a.overlaps(b):
@@ -320,6 +397,12 @@ def validate(setup: Setup, existing_marks: Mapping[str, int] | None = None) -> l
     """
     problems: list[Problem] = []
     tunnels = setup.tunnels
+    for name in fields.AWS_ID_PREFIXES:
+        reason = fields.check_aws_id(name, getattr(setup.connection, name))
+        if reason:
+            problems.append(Problem(f"connection.{name}", reason))
+    problems.extend(validate_routing(setup.connection))
+    problems.extend(_vpc_against_tunnels(setup))
     if len(tunnels) != 2:
         problems.append(
             Problem("tunnels", f"AWS provides two tunnels; this setup has {len(tunnels)}")
@@ -332,6 +415,12 @@ def validate(setup: Setup, existing_marks: Mapping[str, int] | None = None) -> l
             b = tunnels[j]
             if a.name == b.name:
                 problems.append(Problem(f"tunnels[{j}].name", f"both tunnels are named {a.name}"))
+            elif a.name.lower() == b.name.lower():
+                problems.append(Problem(
+                    f"tunnels[{j}].name", f"Tunnel {j + 1}'s name {b.name} differs from "
+                    f"Tunnel {i + 1}'s {a.name} only in case; file names and strongSwan "
+                    "connections would be easy to confuse, so give them distinct names",
+                ))
             if a.mark == b.mark:
                 problems.append(
                     Problem(f"tunnels[{j}].mark", f"mark {b.mark} is already used by {a.name}")
@@ -372,6 +461,55 @@ def validate(setup: Setup, existing_marks: Mapping[str, int] | None = None) -> l
     return problems
 
 
+def validate_routing(connection: Connection) -> list[Problem]:
+    """A dynamic-routing (BGP) connection, refused until the wizard can run BGP.
+
+    On AWS a tunnel of a BGP connection stays DOWN, and no VPC traffic
+    arrives, until a BGP session is established over it; configured as
+    static it would bring IPsec up and nothing else, so it is refused with
+    what the operator can do instead.
+    """
+    if connection.routing != "dynamic":
+        return []
+    asns = sorted({(t.bgp.customer_asn, t.bgp.aws_asn) for t in connection.tunnels
+                   if t.bgp is not None and t.bgp.customer_asn is not None})
+    detail = ""
+    if len(asns) == 1:
+        detail = f" (your ASN {asns[0][0]}, AWS's ASN {asns[0][1]})"
+    return [Problem(
+        "connection.routing",
+        f"this VPN connection uses dynamic routing with BGP{detail}. vpn-wizard configures "
+        "static routing only: on AWS each tunnel of a BGP connection stays DOWN and no VPC "
+        "traffic arrives until a BGP session runs over it, so IPsec would come up and nothing "
+        "would work. Create the VPN connection with static routing (Routing options: Static, "
+        "with your VPC CIDRs as static routes) and import its file, or wait for vpn-wizard's "
+        "dynamic-routing support",
+    )]
+
+
+def _vpc_against_tunnels(setup: Setup) -> list[Problem]:
+    """VPC CIDRs that would route a tunnel's own endpoints into the tunnels."""
+    problems: list[Problem] = []
+    for i, net in enumerate(setup.choices.vpc_cidrs):
+        for index, tunnel in enumerate(setup.tunnels):
+            for address, what in (
+                (tunnel.aws_outside_ip, f"the AWS endpoint of Tunnel {index + 1}"),
+                (tunnel.customer_outside_ip, f"this box's outside address for Tunnel {index + 1}"),
+                (setup.choices.local_ip, "this box's private address"),
+            ):
+                if address is not None and address in net:
+                    problems.append(Problem(
+                        f"choices.vpc_cidrs[{i}]", f"VPC CIDR {net} contains {address}, {what}: "
+                        "the encrypted packets to AWS would be routed into the tunnels "
+                        "themselves and no tunnel could come up",
+                    ))
+                    break
+            else:
+                continue
+            break
+    return problems
+
+
 def errors(problems: list[Problem]) -> list[Problem]:
     """The problems that block a plan."""
     return [p for p in problems if p.severity == "error"]
@@ -381,21 +519,29 @@ def parse_interface(text: str) -> IPv4Interface:
     """Parse "169.254.23.6/30" strictly (no bare addresses, no IPv6)."""
     value = text.strip()
     if "/" not in value:
-        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/30")
+        raise ValueError(f"{fields.show(value)} needs a prefix length, e.g. "
+                         f"{_example(value)}/30")
     return IPv4Interface(value)
+
+
+def _example(value: str) -> str:
+    """`value` for a "did you mean" hint, only when it is a plain dotted address."""
+    return value if re.fullmatch(r"[0-9.]{1,15}", value) else "169.254.23.6"
 
 
 def parse_network(text: str) -> IPv4Network:
     """Parse a VPC CIDR; refuses host bits ("10.0.0.1/16") instead of silently masking them."""
     value = text.strip()
     if "/" not in value:
-        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/16")
+        raise ValueError(f"{fields.show(value)} needs a prefix length, e.g. "
+                         f"{_example(value) if '.' in value else '10.0.0.0'}/16")
     try:
         return IPv4Network(value)
     except ValueError as exc:
         if "host bits set" in str(exc):
             fixed = IPv4Network(value, strict=False)
-            raise ValueError(f"{value} has host bits set; did you mean {fixed}?") from None
+            shown = value if re.fullmatch(r"[0-9./]{1,18}", value) else fields.show(value)
+            raise ValueError(f"{shown} has host bits set; did you mean {fixed}?") from None
         raise
 
 

@@ -23,12 +23,27 @@ class SetSysctl:
     value: str
 
     @property
+    def written_key(self) -> str:
+        """The key as `sysctl` and sysctl.conf/sysctl.d read it.
+
+        An interface name may hold dots (the VLAN eth0.100); in the dotted form
+        sysctl would read them as separators, so such a key is written in the
+        `/` form (net/ipv4/conf/eth0.100/disable_xfrm), where a dot is part of a name.
+        """
+        prefix = "net.ipv4.conf."
+        if self.key.startswith(prefix):
+            iface, _, leaf = self.key[len(prefix):].rpartition(".")
+            if "." in iface:
+                return f"net/ipv4/conf/{iface}/{leaf}"
+        return self.key
+
+    @property
     def argv(self) -> tuple[str, ...]:
-        return ("sysctl", "-w", f"{self.key}={self.value}")
+        return ("sysctl", "-w", f"{self.written_key}={self.value}")
 
     @property
     def undo_argv(self) -> tuple[str, ...]:
-        return ("sysctl", "-w", f"{self.key}=<previous value>")
+        return ("sysctl", "-w", f"{self.written_key}=<previous value>")
 
 
 @dataclass(frozen=True)

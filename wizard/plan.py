@@ -50,6 +50,7 @@ from wizard.render import (
     updown,
 )
 from wizard.render.blocks import ManagedBlock, insert_block
+from wizard.render.guard import checked
 
 FileReader = Callable[[str], "str | None"]
 """Reads a target path ("/etc/ipsec.conf") and returns its text, or None if absent."""
@@ -179,7 +180,7 @@ def build_plan(
                 "whichever tunnel is up.",
                 "Automated Tunnel Healthcheck and Failover, steps 1-3",
                 files=(files.whole(ipsec.UPDOWN_PATH, updown.script(setup), 0o744),),
-                notes=(notes.UPDOWN_QUOTING, notes.UPDOWN_VPC),
+                notes=(notes.UPDOWN_QUOTING, notes.UPDOWN_VPC, *notes.mtu_advice(setup)),
             )
         )
 
@@ -214,7 +215,7 @@ def build_plan(
 
     if choices.heartbeat:
         steps.append(_heartbeat_step(setup, files, heartbeat_command))
-    return Plan(tuple(steps), setup.secrets())
+    return checked(Plan(tuple(steps), setup.secrets()), setup)
 
 
 def _heartbeat_step(setup: Setup, files: _Files, command: str) -> Step:
@@ -342,6 +343,7 @@ def _runtime_steps(setup: Setup, tunnel: Tunnel, where: str) -> Iterable[Step]:
         "All traffic to and from the VPC through this tunnel is sent and received on it.",
         f"{where} · #2 step 1",
         commands=tuple(interface.link_ops(setup, tunnel)),
+        notes=notes.mtu_advice(setup),
     )
     routes = interface.route_ops(setup, tunnel)
     if routes:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
+from wizard import fields
 from wizard.model import (
     BACKENDS,
     DPD_ACTIONS,
@@ -192,6 +193,28 @@ def parse_cidr_list(value: Value) -> tuple[IPv4Network, ...]:
     return tuple(nets)
 
 
+def _field(check: Callable[[str], str | None]) -> Callable[[Value], str]:
+    """An answer that must match its field's grammar (`wizard.fields`), as it will be stored.
+
+    The answer is trimmed of the spaces a form or a prompt leaves around it,
+    then checked whole: a line break or a quote inside is refused here, under
+    the question, instead of reaching a configuration file.
+    """
+
+    def parse(value: Value) -> str:
+        text = _text(value)
+        reason = check(text)
+        if reason:
+            raise ValueError(reason)
+        return text
+
+    return parse
+
+
+_proposal = _field(fields.check_proposal)
+_interface = _field(fields.check_interface_name)
+
+
 def _choice(value: Value, allowed: Sequence[str]) -> str:
     text = _text(value)
     if text not in allowed:
@@ -207,8 +230,10 @@ def _flag(value: Value) -> bool:
 
 def _names(value: Value) -> tuple[str, ...]:
     if isinstance(value, tuple | list):
-        return tuple(str(v) for v in value)
-    return tuple(p for p in re.split(r"[\s,]+", _text(value)) if p)
+        names = tuple(str(v) for v in value)
+    else:
+        names = tuple(p for p in re.split(r"[\s,]+", _text(value)) if p)
+    return tuple(_interface(name) for name in names)
 
 
 # --------------------------------------------------------------------------- model edits
@@ -296,9 +321,9 @@ def _tunnel_questions(index: int) -> list[Question]:
             options=lambda s, c: (Option("1", "IKEv1"), Option("2", "IKEv2")),
         ),
         crypto("ike", "IKE (phase 1)", f"Phase 1 proposal of {ordinal} (ike=)",
-               "strongSwan syntax, e.g. aes256-sha256-modp2048.", _text),
+               "strongSwan syntax, e.g. aes256-sha256-modp2048.", _proposal),
         crypto("esp", "ESP (phase 2)", f"Phase 2 proposal of {ordinal} (esp=)",
-               "strongSwan syntax, e.g. aes256-sha256-modp2048.", _text),
+               "strongSwan syntax, e.g. aes256-sha256-modp2048.", _proposal),
         crypto("ike_lifetime", "IKE lifetime (s)",
                f"Phase 1 lifetime of {ordinal}, in seconds",
                "900-28800 seconds; 8h and 45m are accepted too.", parse_seconds),
@@ -421,7 +446,7 @@ def _choice_questions() -> dict[str, list[Question]]:
                 "The interface the AWS endpoints are reached through: usually the one with "
                 "the default route.", "select",
                 read=lambda s: s.choices.physical_interface,
-                apply=lambda s, v: _set_choice(s, physical_interface=_text(v)),
+                apply=lambda s, v: _set_choice(s, physical_interface=_interface(v)),
                 options=_wan_options,
             ),
             Question(

@@ -19,11 +19,12 @@ from pathlib import Path
 from wizard.aws import generic, strongswan, xml
 from wizard.aws._common import Imported, check_text
 from wizard.aws.errors import AwsFileError
+from wizard.system.input_file import MAX_INPUT_BYTES, InputFileError, read_input, too_large
 
 __all__ = ["AwsFileError", "Imported", "detect", "load", "parse"]
 
 #: Files larger than this are not AWS configuration documents (the seed is 23 kB).
-MAX_BYTES = 1024 * 1024
+MAX_BYTES = MAX_INPUT_BYTES
 
 _STRONGSWAN_HINTS = re.compile(r'^conn[ \t]+\S|:\s*PSK\s+"|strongswan', re.I | re.M)
 _GENERIC_HINTS = re.compile(
@@ -63,6 +64,8 @@ def parse(text: str, path: str = "<input>") -> Imported:
         AwsFileError: the text is none of the three formats, or its format's
             reader refused it.
     """
+    if len(text) > MAX_BYTES:
+        raise AwsFileError(path, "", too_large(len(text), "the text"))
     check_text(text, path)
     fmt = detect(text)
     if fmt is None and _AWS_HEADER.search(text):
@@ -82,6 +85,9 @@ def parse(text: str, path: str = "<input>") -> Imported:
 def load(path: str | Path) -> Imported:
     """Read an AWS configuration file from disk, whatever its format.
 
+    The file must be a regular file of at most `MAX_BYTES` (a FIFO, a device
+    or a directory is refused without blocking; see `read_input`).
+
     Raises:
         AwsFileError: the file cannot be read, is not UTF-8 text, or its
             reader refused it. Never an OSError: the operator gets one kind of
@@ -89,15 +95,9 @@ def load(path: str | Path) -> Imported:
     """
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise AwsFileError(name, "", f"cannot read the file: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise AwsFileError(
-            name, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB; "
-            "an AWS configuration is a few kilobytes"
-        )
+        data = read_input(path, MAX_BYTES)
+    except InputFileError as exc:
+        raise AwsFileError(name, "", exc.reason) from None
     if b"\x00" in data:
         raise AwsFileError(name, "", "the file is binary (it contains NUL bytes), not text")
     try:

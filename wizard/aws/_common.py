@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 
-from wizard import crypto
+from wizard import crypto, fields
 from wizard.aws.errors import AwsFileError
 from wizard.model import Connection, parse_address, parse_interface
 from wizard.secret import redact
@@ -145,6 +145,28 @@ def ipv4_interface(value: str, what: str, path: str, where: str) -> IPv4Interfac
             path, where, f"{what} is not an IPv4 address with a prefix such as "
             f"169.254.23.6/30: {show(value)}"
         ) from None
+
+
+#: How each AWS id is called in the three formats, for refusals.
+_ID_LABELS = {
+    "vpn_connection_id": "the VPN connection ID",
+    "vpn_gateway_id": "the virtual private gateway ID",
+    "customer_gateway_id": "the customer gateway ID",
+}
+
+
+def aws_id(name: str, value: str, path: str, where: str) -> str:
+    """An AWS id (`vpn-...`, `vgw-...`, `cgw-...`) checked against its grammar, or refused."""
+    reason = fields.check_aws_id(name, value)
+    if reason:
+        raise AwsFileError(path, where, f"{_ID_LABELS[name]} {reason}")
+    return value
+
+
+def grammar(check: str | None, what: str, path: str, where: str) -> None:
+    """Refuse a value whose `wizard.fields` check gave a reason, naming the field."""
+    if check:
+        raise AwsFileError(path, where, f"{what}: {check}")
 
 
 def whole_number(value: str, what: str, path: str, where: str) -> int:

@@ -9,7 +9,14 @@ settings are dash lines such as `  - Pre-Shared Key           : abc`:
 - "#2: IPsec Configuration": Authentication Algorithm, Encryption Algorithm,
   Lifetime, Perfect Forward Secrecy, DPD Interval, DPD Retries;
 - "#3: Tunnel Interface Configuration": under "Outside IP Addresses" and
-  "Inside IP Addresses", a Customer Gateway and a Virtual Private Gateway line.
+  "Inside IP Addresses", a Customer Gateway and a Virtual Private Gateway line;
+- "#4: Border Gateway Protocol (BGP) Configuration" in a dynamic-routing
+  connection (Customer Gateway ASN, Virtual Private Gateway ASN, Neighbor IP
+  Address, Neighbor Hold Time), read into `Tunnel.bgp` so that validation can
+  refuse what the wizard cannot run yet; a static one has "#4: Static Routing".
+
+Wherever they appear, "TCP MSS Adjustment" and "Tunnel interface MTU" are
+kept as AWS's advice (`Connection.advised_mss`/`advised_mtu`).
 
 The same key ("Lifetime", "Customer Gateway") means different things in
 different sections, so the reader tracks the section and sub-heading it is in.
@@ -27,6 +34,7 @@ from wizard.aws._common import (
     DEFAULT_NAMES,
     Imported,
     LineReader,
+    aws_id,
     cut_short,
     dh_group,
     dpd_timeout,
@@ -38,7 +46,7 @@ from wizard.aws._common import (
     whole_number,
 )
 from wizard.aws.errors import AwsFileError
-from wizard.model import Connection, Crypto, Tunnel
+from wizard.model import Bgp, Connection, Crypto, Tunnel
 from wizard.secret import Secret
 
 FORMAT = "generic"
@@ -79,7 +87,14 @@ _KEYS = {
     ("interface", "outside", "virtual private gateway"): "aws_outside",
     ("interface", "inside", "customer gateway"): "customer_inside",
     ("interface", "inside", "virtual private gateway"): "aws_inside",
+    ("bgp", "", "customer gateway asn"): "bgp_customer_asn",
+    ("bgp", "", "virtual private gateway asn"): "bgp_aws_asn",
+    ("bgp", "", "neighbor ip address"): "bgp_neighbor",
+    ("bgp", "", "neighbor hold time"): "bgp_hold_time",
 }
+#: Keys read wherever they appear in a tunnel's block: AWS's fragmentation advice, which
+#: files put in section #2 (MSS) and #3 (MTU) or under a heading of their own.
+_ANYWHERE = {"tcp mss adjustment": "mss", "tunnel interface mtu": "mtu"}
 #: What each value is called in a refusal: the section and the key as AWS writes them.
 _LABELS = {
     "psk": "'Pre-Shared Key' in section #1 (Internet Key Exchange)",
@@ -98,7 +113,14 @@ _LABELS = {
     "aws_outside": "'Virtual Private Gateway' under 'Outside IP Addresses' in section #3",
     "customer_inside": "'Customer Gateway' under 'Inside IP Addresses' in section #3",
     "aws_inside": "'Virtual Private Gateway' under 'Inside IP Addresses' in section #3",
+    "bgp_customer_asn": "'Customer Gateway ASN' in section #4 (BGP)",
+    "bgp_aws_asn": "'Virtual Private Gateway ASN' in section #4 (BGP)",
+    "bgp_neighbor": "'Neighbor IP Address' in section #4 (BGP)",
+    "bgp_hold_time": "'Neighbor Hold Time' in section #4 (BGP)",
+    "mss": "'TCP MSS Adjustment'",
+    "mtu": "'Tunnel interface MTU'",
 }
+_BYTES = re.compile(r"([0-9]{1,5})(?:\s*bytes?)?", re.I)
 #: Values no tunnel can do without, in the order the file gives them.
 _REQUIRED = (
     "psk", "ike_integrity", "ike_encryption", "ike_lifetime", "ike_group",
@@ -169,7 +191,7 @@ class _Reader(LineReader):
                 for name, pattern in _IDS.items():
                     match = pattern.fullmatch(line)
                     if match and name not in ids:
-                        ids[name] = match.group(1)
+                        ids[name] = aws_id(name, match.group(1), self.path, f"line {number}")
                 continue
             match = _SECTION.fullmatch(line)
             if match:
@@ -187,7 +209,9 @@ class _Reader(LineReader):
             if setting is None:
                 continue
             key, value = setting
-            name = _KEYS.get((section, heading if section == "interface" else "", key))
+            name = _ANYWHERE.get(key) or _KEYS.get(
+                (section, heading if section == "interface" else "", key)
+            )
             if name is None:
                 continue
             if name in block.values:
@@ -212,7 +236,61 @@ class _Reader(LineReader):
             "Tunnel1/Tunnel2, marks 100/200 and dpdaction=restart"
         )
         tunnels = tuple(self._tunnel(b, i) for i, b in enumerate(blocks))
-        return Imported(Connection(tunnels, **ids), FORMAT, tuple(self.notes))
+        with_bgp = [b.number for b, t in zip(blocks, tunnels, strict=True) if t.bgp is not None]
+        if with_bgp and len(with_bgp) != len(tunnels):
+            other = next(b for b, t in zip(blocks, tunnels, strict=True) if t.bgp is None)
+            raise self.fail(
+                other.line, f"IPsec Tunnel #{other.number} has no BGP configuration (section "
+                f"#4) while IPsec Tunnel #{with_bgp[0]} has one; the file may be truncated"
+            )
+        routing = "dynamic" if with_bgp else "static"
+        mtu = self._advice(blocks, "mtu")
+        mss = self._advice(blocks, "mss")
+        if routing == "dynamic":
+            self.notes.append(
+                "the file configures BGP (section #4): this is a dynamic-routing VPN connection"
+            )
+        connection = Connection(
+            tunnels, **ids, routing=routing, advised_mtu=mtu, advised_mss=mss
+        )
+        return Imported(connection, FORMAT, tuple(self.notes))
+
+    def _advice(self, blocks: list[_Block], name: str) -> int | None:
+        """AWS's MTU or MSS advice: the first tunnel's value that gives one."""
+        for block in blocks:
+            if name in block.values:
+                value, line = block.values[name]
+                match = _BYTES.fullmatch(value.strip())
+                if not match:
+                    raise self.fail(
+                        line, f"{_LABELS[name]} is not a number of bytes: {show(value)}"
+                    )
+                return int(match.group(1))
+        return None
+
+    def _bgp(self, block: _Block) -> Bgp | None:
+        """Section #4's BGP values, when the tunnel has them (a dynamic-routing connection)."""
+        names = ("bgp_customer_asn", "bgp_aws_asn", "bgp_neighbor", "bgp_hold_time")
+        if not any(name in block.values for name in names):
+            return None
+        tunnel = f"IPsec Tunnel #{block.number}"
+        numbers: dict[str, int | None] = {}
+        for name in ("bgp_customer_asn", "bgp_aws_asn", "bgp_hold_time"):
+            numbers[name] = None
+            if name in block.values:
+                value, where = self._get(block, name)
+                numbers[name] = whole_number(value, f"{tunnel}: {_LABELS[name]}", self.path,
+                                             where)
+        neighbor = None
+        if "bgp_neighbor" in block.values:
+            value, where = self._get(block, "bgp_neighbor")
+            neighbor = ipv4(value, f"{tunnel}: {_LABELS['bgp_neighbor']}", self.path, where)
+        return Bgp(
+            customer_asn=numbers["bgp_customer_asn"],
+            aws_asn=numbers["bgp_aws_asn"],
+            neighbor_ip=neighbor,
+            hold_time=numbers["bgp_hold_time"],
+        )
 
     # ------------------------------------------------------------------ one tunnel
 
@@ -261,6 +339,7 @@ class _Reader(LineReader):
             psk=Secret(psk),
             mark=DEFAULT_MARKS[index],
             crypto=self._crypto(block),
+            bgp=self._bgp(block),
         )
 
     def _crypto(self, block: _Block) -> Crypto:

@@ -24,11 +24,14 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface
 from typing import cast
 
+from wizard import fields
 from wizard.aws._common import (
     DEFAULT_MARKS,
     Imported,
     LineReader,
+    aws_id,
     cut_short,
+    grammar,
     ipv4,
     ipv4_interface,
     show,
@@ -113,13 +116,15 @@ class _Reader(LineReader):
                 if not line.strip():
                     continue
                 if line[:1] in (" ", "\t"):
-                    self._conn_line(current, line.strip(), number)
+                    self._conn_line(current, line.strip(" \t"), number)
                     continue
                 current = None
             match = _CONN.fullmatch(line)
             if match:
                 if match.group(1).startswith("%"):
                     continue  # `conn %default` sets defaults; it is not a tunnel
+                grammar(fields.check_tunnel_name(match.group(1)), "the conn name", self.path,
+                        f"line {number}")
                 current = _Conn(match.group(1), number)
                 if any(c.name == current.name for c in conns):
                     raise self.fail(number, f"conn {current.name} appears twice")
@@ -147,7 +152,7 @@ class _Reader(LineReader):
             for name, pattern in _IDS.items():
                 match = pattern.fullmatch(line)
                 if match and name not in ids:
-                    ids[name] = match.group(1)
+                    ids[name] = aws_id(name, match.group(1), self.path, f"line {number}")
         tunnel_count(len(conns), self.path)
         tunnels = tuple(
             self._tunnel(conn, index, secrets, addrs.get(conn.name, []), keys.get(conn.name, []))
@@ -176,12 +181,21 @@ class _Reader(LineReader):
                 raise self.fail(
                     number, f"expected key=value inside conn {conn.name}, got {show(line)}"
                 )
-            key = key.strip()
+            key = key.strip(" \t")
         if key not in _READ:
             return
-        value = value.strip()
+        value = value.strip(" \t")
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].strip()
+            value = value[1:-1].strip(" \t")
+        bad = fields.unsafe_character(value)
+        if bad is not None:
+            raise self.fail(
+                number, f"'{key}=' in conn {conn.name} holds the control or invisible "
+                f"character {bad}"
+            )
+        if key in ("ike", "esp"):
+            grammar(fields.check_proposal(value), f"'{key}=' in conn {conn.name}", self.path,
+                    f"line {number}")
         if key in conn.keys:
             first = conn.keys[key].line
             raise self.fail(

@@ -11,6 +11,7 @@ looks like:
           <tunnel_outside_address><ip_address>...</ip_address></tunnel_outside_address>
           <tunnel_inside_address><ip_address>...</ip_address>
             <network_cidr>30</network_cidr></tunnel_inside_address>
+          [<bgp><asn>65000</asn><hold_time>30</hold_time></bgp>: dynamic routing]
         </customer_gateway>
         <vpn_gateway>...likewise...</vpn_gateway>
         <ike>pre_shared_key, encryption_protocol, authentication_protocol,
@@ -26,7 +27,10 @@ Elements are read by name, never by position. The API lists the two
 outside address is numerically lower, whatever order the file uses.
 
 A DOCTYPE is refused before the tree is built: AWS's XML has none, and
-without one no entity can be declared, so nothing can expand or be fetched.
+without one no entity can be declared, so nothing can expand or be fetched
+(what defusedxml guards against, without the extra dependency). The same
+first pass refuses nesting deeper than `MAX_DEPTH`, and `wizard.aws.parse`
+caps the size, so no document can cost more than a few megabytes of memory.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from wizard.aws._common import (
     DEFAULT_MARKS,
     DEFAULT_NAMES,
     Imported,
+    aws_id,
     check_text,
     dh_group,
     dpd_timeout,
@@ -53,15 +58,23 @@ from wizard.aws._common import (
     whole_number,
 )
 from wizard.aws.errors import AwsFileError
-from wizard.model import Connection, Crypto, Tunnel
+from wizard.model import Bgp, Connection, Crypto, Tunnel
 from wizard.secret import Secret
 
 FORMAT = "xml"
 ROOT = "vpn_connection"
 
 
+MAX_DEPTH = 32
+"""Element nesting refused beyond this; AWS's own file nests six deep."""
+
+
 class _Refused(Exception):
     """Raised from an expat handler to stop at the first DTD declaration."""
+
+
+class _TooDeep(Exception):
+    """Raised from an expat handler to stop at the first element nested too deep."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class _Read:
     aws_inside: IPv4Interface
     psk: str
     crypto: Crypto
+    bgp: Bgp | None = None
 
 
 def parse(text: str, path: str = "<input>") -> Imported:
@@ -117,8 +131,27 @@ class _Reader:
 
         checker.StartDoctypeDeclHandler = refuse
         checker.EntityDeclHandler = refuse
+        depth = 0
+
+        def start(*_: object) -> None:
+            nonlocal depth
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _TooDeep
+
+        def end(*_: object) -> None:
+            nonlocal depth
+            depth -= 1
+
+        checker.StartElementHandler = start
+        checker.EndElementHandler = end
         try:
             checker.Parse(self.text, True)
+        except _TooDeep:
+            raise self.fail(
+                f"line {checker.CurrentLineNumber}",
+                f"the XML nests elements more than {MAX_DEPTH} deep; AWS's file nests 6",
+            ) from None
         except _Refused:
             raise self.fail(
                 f"line {checker.CurrentLineNumber}",
@@ -179,11 +212,15 @@ class _Reader:
                 _local(root.tag), f"expected <{ROOT}> as the root element, found "
                 f"<{_local(root.tag)}>; save the CustomerGatewayConfiguration value itself"
             )
-        ids = {"vpn_connection_id": (root.get("id") or "").strip()}
+        # The raw attribute, not a stripped one: what is checked is what is kept.
+        ids = {"vpn_connection_id": aws_id(
+            "vpn_connection_id", root.get("id") or "", self.path, f"{ROOT}/@id"
+        )}
         for name in ("vpn_gateway_id", "customer_gateway_id"):
             # Optional: AWS leaves vpn_gateway_id empty for a transit gateway connection.
             found = self._optional(root, name, ROOT)
-            ids[name] = (found.text or "").strip() if found is not None else ""
+            value = (found.text or "").strip() if found is not None else ""
+            ids[name] = aws_id(name, value, self.path, f"{ROOT}/{name}")
         elements = self._children(root, "ipsec_tunnel")
         tunnel_count(len(elements), self.path, ROOT)
         read = [
@@ -211,10 +248,22 @@ class _Reader:
                 psk=Secret(r.psk),
                 mark=DEFAULT_MARKS[i],
                 crypto=r.crypto,
+                bgp=r.bgp,
             )
             for i, r in enumerate(read)
         )
-        return Imported(Connection(tunnels, **ids), FORMAT, tuple(self.notes))
+        with_bgp = [r.position for r in read if r.bgp is not None]
+        if with_bgp and len(with_bgp) != len(read):
+            other = next(r.position for r in read if r.bgp is None)
+            raise self.fail(
+                f"{ROOT}/ipsec_tunnel[{other}]", f"ipsec_tunnel[{other}] has no <bgp> element "
+                f"while ipsec_tunnel[{with_bgp[0]}] has; the file may be truncated"
+            )
+        routing = "dynamic" if with_bgp else "static"
+        if with_bgp:
+            self.notes.append("the file configures BGP (<bgp> under the gateways): this is a "
+                              "dynamic-routing VPN connection")
+        return Imported(Connection(tunnels, **ids, routing=routing), FORMAT, tuple(self.notes))
 
     def _tunnel(self, element: ET.Element, at: str, position: int) -> _Read:
         customer_at, aws_at = f"{at}/customer_gateway", f"{at}/vpn_gateway"
@@ -230,7 +279,37 @@ class _Reader:
             aws_inside=self._inside(aws, aws_at),
             psk=psk,
             crypto=self._crypto(element, at, position),
+            bgp=self._bgp(customer, aws, customer_at, aws_at),
         )
+
+    def _bgp(
+        self, customer: ET.Element, aws: ET.Element, customer_at: str, aws_at: str
+    ) -> Bgp | None:
+        """`bgp/asn` and `bgp/hold_time` under both gateways: a dynamic-routing connection."""
+        found = [(g, at, self._optional(g, "bgp", at)) for g, at in
+                 ((customer, customer_at), (aws, aws_at))]
+        if all(bgp is None for _, _, bgp in found):
+            return None
+        values: list[tuple[int | None, int | None]] = []
+        for _, at, bgp in found:
+            if bgp is None:
+                values.append((None, None))
+                continue
+            numbers: list[int | None] = []
+            for name in ("asn", "hold_time"):
+                text = self._optional_text(bgp, name, f"{at}/bgp")
+                numbers.append(None if text is None else whole_number(
+                    text[0], f"the BGP {name.replace('_', ' ')}", self.path, text[1]))
+            values.append((numbers[0], numbers[1]))
+        (customer_asn, customer_hold), (aws_asn, aws_hold) = values
+        neighbor = self._optional(aws, "tunnel_inside_address", aws_at)
+        neighbor_ip = None
+        if neighbor is not None:
+            text = self._optional_text(neighbor, "ip_address", f"{aws_at}/tunnel_inside_address")
+            if text is not None:
+                neighbor_ip = ipv4(text[0], "the inside address", self.path, text[1])
+        return Bgp(customer_asn=customer_asn, aws_asn=aws_asn, neighbor_ip=neighbor_ip,
+                   hold_time=aws_hold if aws_hold is not None else customer_hold)
 
     def _outside(self, gateway: ET.Element, at: str) -> IPv4Address:
         outside = self._one(gateway, "tunnel_outside_address", at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 from wizard.model import Setup, Tunnel
 from wizard.render.blocks import BEGIN, END, ManagedBlock
@@ -108,17 +109,36 @@ def install_routes_block() -> ManagedBlock:
 
 _CONN = re.compile(r"^conn\s+(\S+)")
 _MARK = re.compile(r"^\s+mark\s*=\s*(\S+)")
+_RIGHT = re.compile(r"^\s+right\s*=\s*\"?([^\s\"#]+)")
 
 
-def existing_marks(text: str) -> dict[str, int]:
-    """`conn` name -> mark for the conns an ipsec.conf already has, outside our blocks.
+@dataclass(frozen=True)
+class ExistingConn:
+    """A `conn` of the operator's own in ipsec.conf (outside the wizard's blocks).
 
-    Marks may be written as "100", "0x64" or "100/0xffffffff"; only the value counts.
+    Attributes:
+        name: the conn's name.
+        line: where its `conn` line is (1-based), for messages.
+        right: its `right=` value as written ("203.0.113.1", "%any", a host name), or None.
+        mark: its `mark=` value, or None.
     """
-    marks: dict[str, int] = {}
-    conn: str | None = None
+
+    name: str
+    line: int
+    right: str | None = None
+    mark: int | None = None
+
+
+def existing_conns(text: str) -> dict[str, ExistingConn]:
+    """The conns an ipsec.conf already has outside the wizard's blocks, by name.
+
+    `conn %default` is left out (it is not a connection). Marks may be written
+    as "100", "0x64" or "100/0xffffffff"; only the value counts.
+    """
+    conns: dict[str, ExistingConn] = {}
+    conn: ExistingConn | None = None
     depth = 0
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.startswith(f"# {BEGIN} "):
             depth += 1
             continue
@@ -129,15 +149,31 @@ def existing_marks(text: str) -> dict[str, int]:
             continue
         match = _CONN.match(line)
         if match:
-            conn = match.group(1)
+            conn = None
+            if not match.group(1).startswith("%"):
+                conn = ExistingConn(match.group(1), number)
+                conns.setdefault(conn.name, conn)
             continue
         if line and not line[0].isspace():
             conn = None
             continue
+        if conn is None or conns.get(conn.name) is not conn:
+            continue
         match = _MARK.match(line)
-        if match and conn:
+        if match:
             try:
-                marks[conn] = int(match.group(1).split("/")[0], 0)
+                conn = replace(conn, mark=int(match.group(1).split("/")[0], 0))
             except ValueError:
                 continue
-    return marks
+            conns[conn.name] = conn
+            continue
+        match = _RIGHT.match(line)
+        if match:
+            conn = replace(conn, right=match.group(1))
+            conns[conn.name] = conn
+    return conns
+
+
+def existing_marks(text: str) -> dict[str, int]:
+    """`conn` name -> mark for the conns an ipsec.conf already has, outside our blocks."""
+    return {name: c.mark for name, c in existing_conns(text).items() if c.mark is not None}

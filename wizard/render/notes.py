@@ -6,6 +6,7 @@ full; the text here is what the preview shows beside the step.
 
 from __future__ import annotations
 
+from wizard.model import Setup
 from wizard.plan_types import Note
 
 SYSCTL_COMMENTS = Note(
@@ -169,3 +170,43 @@ UPDOWN_PERSISTENCE = Note(
     "interfaces, routes and rules each time a tunnel comes up, and a boot-time definition of "
     "the same interface would make its 'ip link add' fail.",
 )
+
+# --- AWS's own advice that the plan does not follow ----------------------------------------
+AWS_MTU_ADVICE = Note(
+    "aws-mtu-advice",
+    "AWS's Generic file advises a tunnel MTU and a TCP MSS of its own; the plan keeps the "
+    "strongSwan document's MTU and clamps the MSS to the path MTU instead.",
+)
+
+
+def mtu_advice(setup: Setup) -> tuple[Note, ...]:
+    """The MTU/MSS note, worded with the file's numbers, when its advice differs from the plan.
+
+    AWS's figures (1436/1387 in today's Generic download) assume the overhead of
+    one cipher suite without NAT traversal; the document's 1419 leaves room
+    for the others and for NAT-T's UDP header (see docs/deviations.md). The MSS
+    is clamped to the path MTU rather than fixed, so it follows whatever MTU
+    the operator sets. An operator who sets the MTU AWS advises gets no MTU
+    sentence, only the MSS one.
+    """
+    connection = setup.connection
+    mtu, mss = connection.advised_mtu, connection.advised_mss
+    if mtu is None and mss is None:
+        return ()
+    parts = []
+    if mtu is not None and mtu != setup.choices.mtu:
+        parts.append(
+            f"AWS's file advises a tunnel MTU of {mtu}; the plan uses {setup.choices.mtu}. "
+            "AWS's figure fits one cipher suite without NAT traversal; the strongSwan "
+            "document's 1419 leaves room for the ESP overhead of the other proposals AWS "
+            "accepts and for NAT traversal's UDP header, so a later change of proposal or a "
+            "NAT in the path does not fragment the tunnel."
+        )
+    if mss is not None:
+        parts.append(
+            f"AWS's file advises a TCP MSS of {mss}; the plan clamps the MSS to the path MTU "
+            "(--clamp-mss-to-pmtu) instead, so it always matches the tunnel's MTU."
+        )
+    if not parts:
+        return ()
+    return (Note(AWS_MTU_ADVICE.id, " ".join(parts)),)

@@ -46,13 +46,17 @@ def host_interface_values(setup: Setup) -> list[SetSysctl]:
 
 
 def as_lines(values: list[SetSysctl]) -> str:
-    """sysctl.conf lines, each comment on its own line (see sysctl-comments)."""
+    """sysctl.conf lines, each comment on its own line (see sysctl-comments).
+
+    Keys are written as sysctl reads them: a VLAN interface (eth0.100) in the
+    `/` form, since in the dotted one its dot would split the name.
+    """
     out = []
     for op in values:
         reason = _WHY.get(op.key.rsplit(".", 1)[-1])
         if reason:
             out.append(f"# This value {reason}")
-        out.append(f"{op.key}={op.value}")
+        out.append(f"{op.written_key}={op.value}")
     return "\n".join(out)
 
 
