@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 
@@ -26,6 +27,7 @@ from screens.base import StepScreen
 from screens.dialogs import DEFAULT_ANSWERS_PATH, ConfirmDialog, HelpDialog, SaveAnswersDialog
 from screens.flow import BY_ID as FLOW_BY_ID
 from screens.flow import FLOW, FlowStep
+from screens.safe import TerminalSafeFilter
 from screens.widgets import SidebarEntry
 from wizard import answers as answers_mod
 from wizard import aws, inputs
@@ -35,6 +37,7 @@ from wizard.plan_types import Plan
 from wizard.questions import BY_ID as QUESTIONS_BY_ID
 from wizard.questions import BY_STEP, Context, Question, Value, behind_nat, host_defaults
 from wizard.render.heartbeat import DEFAULT_COMMAND
+from wizard.safe_text import printable
 from wizard.system.detect import apply_detected, detect
 from wizard.system.host import Check, HostFacts, blocking, preflight
 from wizard.system.interfaces import HostInterface
@@ -64,6 +67,10 @@ class WizardApp(App[int]):
 
     setup: reactive[Setup | None] = reactive(None, init=False)
     """The operator's VPN as answered so far; None until a configuration is imported."""
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the one that keeps control bytes off the terminal."""
+        return [*super().get_line_filters(), TerminalSafeFilter()]
     current: reactive[str] = reactive("welcome", init=False)
     """The id of the step on screen."""
 
@@ -475,10 +482,11 @@ class WizardApp(App[int]):
             answers_mod.save_answers(target, self.setup, include_secrets=False,
                                      import_path=import_rel, imported=imported)
         except answers_mod.AnswersError as exc:
-            self.notify(str(exc), title="Answers not saved", severity="error")
+            self.notify(printable(exc), title="Answers not saved", severity="error",
+                        markup=False)
             return
-        self.notify(f"Saved to {path} (mode 0600, without the pre-shared keys).",
-                    title="Answers saved")
+        self.notify(f"Saved to {printable(path)} (mode 0600, without the pre-shared keys).",
+                    title="Answers saved", markup=False)
 
     def action_request_quit(self) -> None:
         """`q`: ask before quitting (ignored inside a dialog, where it may be an answer)."""

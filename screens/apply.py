@@ -20,7 +20,8 @@ from textual.widgets import Button, RichLog, Static
 
 from screens.base import StepScreen
 from screens.widgets import slug
-from wizard.secret import redact
+from wizard.redact import Redactor
+from wizard.safe_text import printable
 
 if TYPE_CHECKING:
     from screens import apply_runner
@@ -47,6 +48,9 @@ class ApplyScreen(StepScreen):
     """When an unconfirmed real apply is rolled back (time.monotonic); 0 when nothing waits."""
     transaction: str = ""
     """The journal id of the run waiting for Keep."""
+    _redactor: Redactor | None = None
+    """What masks the log's keys, built once for the plan in `_redacting`."""
+    _redacting: object = None
 
     def compose_body(self) -> ComposeResult:
         wizard = self.wizard
@@ -85,13 +89,19 @@ class ApplyScreen(StepScreen):
         if self.is_mounted:
             self.query_one("#back", Button).disabled = running
 
-    def _log(self, line: str, style: str = "") -> None:
+    def _masked(self, text: str) -> str:
+        """`text` with every key masked (wizard.redact) and control bytes escaped."""
         plan = self.wizard.applying_plan
-        secrets = plan.secrets if plan else ()
-        self.query_one("#log", RichLog).write(Text(redact(line, secrets), style=style))
+        if self._redactor is None or self._redacting is not plan:
+            self._redactor, self._redacting = Redactor.for_plan(plan), plan
+        return printable(self._redactor.text(text), keep_newlines=True)
+
+    def _log(self, line: str, style: str = "") -> None:
+        self.query_one("#log", RichLog).write(Text(self._masked(line), style=style))
 
     def _say(self, text: str, style: str) -> None:
-        self.query_one("#apply-result", Static).update(Text(text, style=style))
+        shown = Text(self._masked(text), style=style)
+        self.query_one("#apply-result", Static).update(shown)
 
     # ------------------------------------------------------------------ the run
 
@@ -107,7 +117,7 @@ class ApplyScreen(StepScreen):
                 wizard.setup, plan, wizard.root, dry_run=wizard.dry_run,
                 progress=lambda e: self.app.call_from_thread(self._event, e))
         except Exception as exc:  # the engine's own failure, shown rather than lost
-            message = redact(f"{type(exc).__name__}: {exc}", plan.secrets)
+            message = Redactor.for_plan(plan).text(f"{type(exc).__name__}: {exc}")
             self.app.call_from_thread(self._crashed, message)
             return
         self.app.call_from_thread(self._finished, outcome)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.console import RenderableType
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,7 +13,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from wizard.safe_text import clean_text, lines, text
+
 DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"
+
+
+def _safe_body(body: RenderableType) -> RenderableType:
+    """A dialog's body: a string is shown as its characters (never markup), escaped."""
+    if isinstance(body, str):
+        return lines(body)
+    if isinstance(body, Text):
+        return clean_text(body)
+    return body
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -34,8 +46,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.body, classes="dialog-body")
+            yield Label(text(self.title_text), classes="dialog-title")
+            yield Static(_safe_body(self.body), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.no_label, id="no")
                 yield Button(self.yes_label, id="yes", variant="primary")
@@ -64,9 +76,9 @@ class HelpDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog-wide"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(text(self.title_text), classes="dialog-title")
             with VerticalScroll(classes="dialog-scroll"):
-                yield Static(self.body, classes="dialog-body")
+                yield Static(_safe_body(self.body), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
 
@@ -90,10 +102,10 @@ class SaveAnswersDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Save the answers", classes="dialog-title")
+            yield Label(Text("Save the answers"), classes="dialog-title")
             yield Static(
-                "Replay them on the next box with --answers. Pre-shared keys are not "
-                "saved: they come from the AWS file. The file is written with mode 0600.",
+                Text("Replay them on the next box with --answers. Pre-shared keys are not "
+                     "saved: they come from the AWS file. The file is written with mode 0600."),
                 classes="dialog-body",
             )
             yield Input(self.default, id="save-path")

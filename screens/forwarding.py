@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from screens.base import StepScreen
 from wizard.preview import step_renderable
+from wizard.redact import Redactor
 
 EXPLAIN = (
     "The document's first steps enable IP forwarding, so that hosts on your LAN can reach the "
@@ -29,7 +30,7 @@ class ForwardingScreen(StepScreen):
         setup = self.wizard.setup
         plan = self.wizard.plan_or_none()
         if setup is not None and setup.choices.enable_forwarding and plan is not None:
-            out.update(step_renderable(plan.step("forwarding"), 1, plan.secrets))
+            out.update(step_renderable(plan.step("forwarding"), 1, Redactor.for_plan(plan)))
         elif setup is not None and not setup.choices.enable_forwarding:
             out.update(Text("Forwarding is left as it is: only this box can use the tunnels.",
                             style="dim"))

@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from screens.base import StepScreen
 from wizard.preview import summary
+from wizard.safe_text import assemble, text
 
 
 class PathSuggester(Suggester):
@@ -50,9 +51,9 @@ def import_renderable(wizard: object) -> RenderableType:
     assert isinstance(wizard, WizardApp)
     if wizard.import_error:
         parts: list[RenderableType] = [Text("The file was not imported:", style="bold red"),
-                                       Text(wizard.import_error, style="red")]
+                                       text(wizard.import_error, style="red")]
         if wizard.setup is not None:
-            parts.append(Text(f"Still using {wizard.import_label or 'the answers file'}, "
+            parts.append(text(f"Still using {wizard.import_label or 'the answers file'}, "
                               "loaded before.", style="dim"))
         return Group(*parts)
     if wizard.setup is None:
@@ -60,10 +61,10 @@ def import_renderable(wizard: object) -> RenderableType:
     parts = []
     origin = wizard.import_label or "the answers file"
     fmt = f" ({wizard.import_format} format)" if wizard.import_format else ""
-    parts.append(Text.assemble(("Loaded ", "green"), (origin, "bold"), (fmt, "green")))
+    parts.append(assemble(("Loaded ", "green"), (origin, "bold"), (fmt, "green")))
     parts.append(summary(wizard.setup))
     for note in wizard.import_notes:
-        parts.append(Text(f"note: {note}", style="yellow"))
+        parts.append(text(f"note: {note}", style="yellow"))
     return Group(*parts)
 
 

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from screens.base import StepScreen
 from screens.dialogs import ConfirmDialog
 from wizard.preview import NOTHING_CHANGED, render_plan
+from wizard.safe_text import printable
 
 
 class ReviewScreen(StepScreen):
@@ -21,7 +22,7 @@ class ReviewScreen(StepScreen):
         if blockers:
             text = Text("Before this plan can be applied:\n", style="bold red")
             for line in blockers:
-                text.append(f"  • {line}\n", style="red")
+                text.append(f"  • {printable(line)}\n", style="red")
             yield Static(text, id="blockers")
         plan = wizard.plan_or_none()
         setup = wizard.setup

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,12 +32,14 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from screens.dialogs import ConfirmDialog
+from screens.safe import TerminalSafeFilter
 from wizard.status import (
     EventSource,
     StatusSnapshot,
@@ -631,6 +633,10 @@ class StatusApp(App[int]):
         self.status_screen = StatusScreen(
             source, refresh_interval=refresh_interval, threaded=threaded, watch=watch
         )
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the one that keeps control bytes off the terminal."""
+        return [*super().get_line_filters(), TerminalSafeFilter()]
 
     @property
     def last_snapshot(self) -> StatusSnapshot | None:

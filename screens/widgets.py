@@ -36,6 +36,7 @@ from textual.widgets.option_list import Option as ListOption
 from screens.toggles import ClearCheckbox, ClearRadioButton, ClearSelectionList
 from wizard.model import Problem
 from wizard.questions import Kind, Option, Question, Value
+from wizard.safe_text import printable, text
 
 
 def slug(question_id: str) -> str:
@@ -45,17 +46,17 @@ def slug(question_id: str) -> str:
 
 def problem_text(problems: Iterable[Problem]) -> Text:
     """Problems as the lines under a field: errors in red, warnings in yellow."""
-    text = Text()
+    out = Text()
     for p in problems:
-        if text:
-            text.append("\n")
+        if out:
+            out.append("\n")
         if p.severity == "error":
-            text.append("✗ ", style="bold red")
-            text.append(p.message, style="red")
+            out.append("✗ ", style="bold red")
+            out.append(printable(p.message), style="red")
         else:
-            text.append("! ", style="bold yellow")
-            text.append(p.message, style="yellow")
-    return text
+            out.append("! ", style="bold yellow")
+            out.append(printable(p.message), style="yellow")
+    return out
 
 
 class RevealToggle(Button):
@@ -135,12 +136,14 @@ class QuestionField(Widget):
         elif self.kind == "select":
             with RadioSet(id=self.input_id, compact=True):
                 for option in self.options:
-                    yield ClearRadioButton(option.label, option.value == value, name=option.value,
-                                      id=f"{self.input_id}-{slug(option.value)}", compact=True)
+                    yield ClearRadioButton(text(option.label), option.value == value,
+                                           name=option.value,
+                                           id=f"{self.input_id}-{slug(option.value)}",
+                                           compact=True)
         else:  # multi
             chosen = set(value) if isinstance(value, tuple | list) else set()
             yield ClearSelectionList(
-                *((o.label, o.value, o.value in chosen) for o in self.options),
+                *((text(o.label), o.value, o.value in chosen) for o in self.options),
                 id=self.input_id, compact=True,
             )
 

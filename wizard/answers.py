@@ -543,13 +543,15 @@ def dump_answers(
     for index, tunnel in enumerate(setup.tunnels):
         out += ["", "[[tunnels]]"]
         before = base[index] if base else None
-        if before is not None and _same_as_import(tunnel, before, include_secrets):
+        # Asked for, the keys are written even where they equal the AWS file's:
+        # the operator wants an answers file that stands without the AWS file's keys.
+        if before is not None and not include_secrets and _same_as_import(tunnel, before, False):
             out.append("# every value as in the AWS file")
             continue
         for key in (*TUNNEL_KEYS, *CRYPTO_KEYS):
             owner: object = tunnel if key in TUNNEL_KEYS else tunnel.crypto
             value = getattr(owner, key)
-            if before is not None:
+            if before is not None and not (key == "psk" and include_secrets):
                 old_owner = before if key in TUNNEL_KEYS else before.crypto
                 if getattr(old_owner, key) == value:
                     continue

@@ -7,6 +7,7 @@ for Textual and `wizard` stays importable on a box without a terminal.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -83,7 +84,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; an unexpected exception ends in one escaped line, not a traceback.
+
+    A traceback would print the offending value raw (an ESC from an input file
+    reaches the terminal) and bury what the operator needs: set
+    VPN_WIZARD_DEBUG=1 to get it anyway.
+    """
     args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except Exception as exc:
+        if os.environ.get("VPN_WIZARD_DEBUG"):
+            raise
+        from wizard.safe_text import printable
+
+        print(f"vpn-wizard: internal error: {type(exc).__name__}: {printable(exc)}\n"
+              "This is a bug in vpn-wizard; run again with VPN_WIZARD_DEBUG=1 to see where.",
+              file=sys.stderr, flush=True)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "plan":
         from wizard.commands.plan import run_plan

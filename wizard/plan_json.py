@@ -1,4 +1,10 @@
-"""The plan as JSON for scripts: names here are a published interface, keep them stable."""
+"""The plan as JSON for scripts: names here are a published interface, keep them stable.
+
+Every file's text, diff and command goes through the plan's
+`wizard.redact.Redactor`, so the JSON shows no key (the plan's or one already
+on the box) unless `show_secrets`. `json.dumps` escapes every control
+character (ASCII output), so the document is also safe to print to a terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 
 from wizard.model import Setup
 from wizard.plan_types import Plan
-from wizard.secret import redact
+from wizard.redact import Redactor
 
 
 def plan_document(
@@ -18,10 +24,7 @@ def plan_document(
     sources: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The plan as one JSON-ready object; secrets masked unless `show_secrets`."""
-    secrets = () if show_secrets else plan.secrets
-
-    def clean(text: str) -> str:
-        return redact(text, secrets)
+    redactor = Redactor.for_plan(plan, show=show_secrets)
 
     choices = setup.choices
     return {
@@ -73,14 +76,15 @@ def plan_document(
                     {
                         "path": f.path,
                         "mode": f"{f.mode:04o}",
-                        "content": clean(f.after),
+                        "content": redactor.file(f.path, f.after, f.mode),
                         "block": f.block.block_id if f.block else None,
-                        "diff": f.diff(secrets),
+                        "diff": redactor.diff(f),
                     }
                     for f in step.files
                 ],
-                "commands": [list(op.argv) for op in step.commands],
-                "undo": [list(op.undo_argv) for op in reversed(step.commands)],
+                "commands": [[redactor.text(a) for a in op.argv] for op in step.commands],
+                "undo": [[redactor.text(a) for a in op.undo_argv]
+                         for op in reversed(step.commands)],
                 "notes": [{"id": n.id, "text": n.text} for n in step.notes],
             }
             for step in plan
@@ -90,4 +94,5 @@ def plan_document(
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    """The document as JSON text; ASCII only, so no control byte is ever written raw."""
+    return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=True) + "\n"

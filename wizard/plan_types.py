@@ -7,13 +7,13 @@ importing the renderers.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from wizard.operations import Operation
+from wizard.redact import Redactor
 from wizard.render.blocks import ManagedBlock
-from wizard.secret import Secret, redact
+from wizard.secret import Secret
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,13 @@ class FileChange:
     def changed(self) -> bool:
         return self.before != self.after
 
-    def diff(self, secrets: tuple[Secret, ...] = ()) -> str:
-        """A unified diff from `before` to `after`, secrets masked."""
-        old = redact(self.before or "", secrets).splitlines(keepends=True)
-        new = redact(self.after, secrets).splitlines(keepends=True)
-        label = self.path if self.before is not None else "/dev/null"
-        return "".join(difflib.unified_diff(old, new, label, self.path))
+    def diff(self, secrets: tuple[Secret, ...] = (), *, reveal: bool = False) -> str:
+        """A unified diff from `before` to `after`, every key masked unless `reveal`.
+
+        Masking is by what the file is (wizard.redact): an operator's own key
+        in `ipsec.secrets` is masked as surely as the plan's `secrets`.
+        """
+        return Redactor(secrets, show=reveal).diff(self)
 
 
 @dataclass(frozen=True)

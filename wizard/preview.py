@@ -1,7 +1,10 @@
 """The plan as Rich renderables: what `vpn-wizard plan` prints and the review screen shows.
 
-Everything shown passes through `redact` first, so a PSK reaches the terminal
-only when the operator asked for `--show-secrets`.
+Every file and command shown passes through a `wizard.redact.Redactor` first,
+so no key (the plan's or one already on the box) reaches the terminal unless
+the operator asked for `--show-secrets`. Every value is put on screen as a
+Rich `Text` made by `wizard.safe_text`: never parsed as markup, never a raw
+control byte.
 """
 
 from __future__ import annotations
@@ -16,18 +19,23 @@ from rich.text import Text
 
 from wizard.model import Problem, Setup
 from wizard.plan_types import FileChange, Plan, Step
-from wizard.secret import Secret, redact
+from wizard.redact import Redactor
+from wizard.safe_text import assemble, printable, text
+from wizard.secret import Secret
 
 NOTHING_CHANGED = "Nothing has been changed yet: this is a preview."
 
 
 def summary(setup: Setup, *, show_secrets: bool = False) -> Table:
     """Both tunnels side by side, as the operator will want to check them against AWS's console."""
-    table = Table(title=f"VPN connection {setup.connection.vpn_connection_id or '(no id)'}",
+    # Text (not a str) so an id is never markup; styled as Rich styles a str title.
+    title = assemble("VPN connection ", (setup.connection.vpn_connection_id or "(no id)", ""))
+    title.style = "table.title"
+    table = Table(title=title,
                   title_justify="left", expand=False)
     table.add_column("", style="bold")
     for tunnel in setup.tunnels:
-        table.add_column(tunnel.name)
+        table.add_column(text(tunnel.name))
     rows = [
         ("AWS endpoint", lambda t: str(t.aws_outside_ip)),
         ("This box", lambda t: f"{t.customer_outside_ip}"
@@ -40,52 +48,62 @@ def summary(setup: Setup, *, show_secrets: bool = False) -> Table:
         ("PSK", lambda t: t.psk.reveal() if show_secrets else str(t.psk)),
     ]
     for label, value in rows:
-        table.add_row(label, *(value(t) for t in setup.tunnels))
+        table.add_row(label, *(text(value(t)) for t in setup.tunnels))
     choices = setup.choices
-    table.caption = (
+    table.caption = text(
         f"mode {choices.mode} · WAN {choices.physical_interface}"
         f" · LAN {', '.join(choices.lan_interfaces) or 'none'}"
         f" · VPC {', '.join(map(str, choices.vpc_cidrs)) or 'none'}"
-        f" · persistence {choices.persistence} · heartbeat {'on' if choices.heartbeat else 'off'}"
+        f" · persistence {choices.persistence} · heartbeat {'on' if choices.heartbeat else 'off'}",
+        style="table.caption",
     )
     table.caption_justify = "left"
     return table
 
 
-def file_renderable(change: FileChange, secrets: tuple[Secret, ...]) -> RenderableType:
+def file_renderable(change: FileChange, redactor: Redactor | tuple[Secret, ...] = ()
+                    ) -> RenderableType:
     """A file change as a diff (or the whole new file when it does not exist yet)."""
+    redactor = _redactor(redactor)
     header = Text.assemble(
-        ("  file ", "dim"), (change.path, "bold cyan"), (f"  mode {change.mode:04o}", "dim"),
+        ("  file ", "dim"), (printable(change.path), "bold cyan"),
+        (f"  mode {change.mode:04o}", "dim"),
         ("  (new file)" if change.before is None else "", "green"),
         ("  (unchanged)" if not change.changed else "", "dim"),
     )
     if not change.changed:
         return header
-    diff = change.diff(secrets)
+    diff = printable(redactor.diff(change), keep_newlines=True)
     return Group(header, Syntax(diff, "diff", theme="ansi_dark", background_color="default",
                                 word_wrap=True))
 
 
 def step_renderable(
-    step: Step, number: int, secrets: tuple[Secret, ...]
+    step: Step, number: int, redactor: Redactor | tuple[Secret, ...] = ()
 ) -> RenderableType:
     """One step: title, why, seed reference, files, commands, deviations."""
+    redactor = _redactor(redactor)
     parts: list[RenderableType] = [
-        Text(step.why, style="italic"),
+        text(step.why, style="italic"),
     ]
     for change in step.files:
-        parts.append(file_renderable(change, secrets))
+        parts.append(file_renderable(change, redactor))
     if step.commands:
-        script = "\n".join(redact(" ".join(op.argv), secrets) for op in step.commands)
+        script = "\n".join(printable(redactor.text(" ".join(op.argv))) for op in step.commands)
         parts.append(Text("  commands", style="dim"))
         parts.append(Syntax(script, "bash", theme="ansi_dark", background_color="default",
                             word_wrap=True))
     for note in step.notes:
-        parts.append(Text.assemble(("  differs from the AWS document: ", "yellow"),
-                                   (note.text, ""), (f" [{note.id}]", "dim")))
-    title = Text.assemble((f"{number}. ", "bold"), (step.title, "bold"),
-                          (f"   {step.seed_ref}", "dim"))
+        parts.append(assemble(("  differs from the AWS document: ", "yellow"),
+                              (note.text, ""), (f" [{note.id}]", "dim")))
+    title = assemble((f"{number}. ", "bold"), (step.title, "bold"),
+                     (f"   {step.seed_ref}", "dim"))
     return Panel(Group(*parts), title=title, title_align="left", border_style="blue")
+
+
+def _redactor(given: Redactor | tuple[Secret, ...]) -> Redactor:
+    """Callers that still pass the plan's secrets get the same file-kind masking."""
+    return given if isinstance(given, Redactor) else Redactor(tuple(given))
 
 
 def sources_table(sources: dict[str, str]) -> Table:
@@ -94,7 +112,7 @@ def sources_table(sources: dict[str, str]) -> Table:
     table.add_column("value")
     table.add_column("source")
     for key, source in sorted(sources.items()):
-        table.add_row(key, source)
+        table.add_row(text(key), text(source))
     return table
 
 
@@ -103,13 +121,13 @@ def problems_renderable(problems: list[Problem]) -> RenderableType:
     grouped: dict[tuple[str, str], list[str]] = {}
     for p in sorted(problems, key=lambda p: p.severity != "error"):
         grouped.setdefault((p.severity, p.message), []).append(p.where)
-    text = Text()
+    out = Text()
     for (severity, message), where in grouped.items():
         style = "red" if severity == "error" else "yellow"
-        text.append(f"{severity}: ", style=f"bold {style}")
-        text.append(f"{message} ")
-        text.append(f"({', '.join(where)})\n", style="dim")
-    return text
+        out.append(f"{severity}: ", style=f"bold {style}")
+        out.append(f"{printable(message)} ")
+        out.append(f"({printable(', '.join(where))})\n", style="dim")
+    return out
 
 
 def render_plan(
@@ -121,12 +139,12 @@ def render_plan(
     problems: list[Problem] | None = None,
 ) -> Iterator[RenderableType]:
     """Everything `vpn-wizard plan` prints, in order."""
-    secrets = () if show_secrets else plan.secrets
+    redactor = Redactor.for_plan(plan, show=show_secrets)
     yield summary(setup, show_secrets=show_secrets)
     if problems:
         yield problems_renderable(problems)
     for number, step in enumerate(plan, start=1):
-        yield step_renderable(step, number, secrets)
+        yield step_renderable(step, number, redactor)
     if sources:
         yield sources_table(sources)
     yield Text(NOTHING_CHANGED, style="bold green")

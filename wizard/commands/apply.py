@@ -4,6 +4,10 @@ Exit codes: 0 done (or nothing to do), 1 failed or not confirmed (and rolled
 back), 2 refused before any change (bad inputs, a box that cannot take the
 plan, no root). Every refusal ends with a sentence saying what was changed:
 nothing.
+
+Every line goes out through `_say`, which escapes control characters
+(wizard.safe_text): a value from an input or a journal never reaches the
+terminal raw. The dry-run log is shown through the plan's Redactor.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from wizard.journal import Journal, JournalError
 from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.preflight import preflight
+from wizard.redact import Redactor
+from wizard.safe_text import printable
 from wizard.system import System
 from wizard.system.executable import vpn_wizard_command
 from wizard.system.paths import Root
@@ -38,11 +44,15 @@ _LABEL = {
 
 
 def _say(text: str = "", *, err: bool = False) -> None:
-    print(text, file=sys.stderr if err else sys.stdout, flush=True)
+    """Print one message; its control characters (from any value in it) escaped."""
+    print(printable(text, keep_newlines=True), file=sys.stderr if err else sys.stdout,
+          flush=True)
 
 
-def _printer(plan: Plan | None) -> Callable[[StepEvent], None]:
+def _printer(plan: Plan | None, masked: Plan | None = None) -> Callable[[StepEvent], None]:
+    """Print each finished step; titles from `plan`, messages masked for `masked or plan`."""
     titles = {s.id: s.title for s in plan} if plan else {}
+    redactor = Redactor.for_plan(masked or plan)
 
     def show(event: StepEvent) -> None:
         if event.state == "running":
@@ -50,7 +60,7 @@ def _printer(plan: Plan | None) -> Callable[[StepEvent], None]:
         title = titles.get(event.step_id, "")
         line = f"  [{_LABEL[event.state]}] {event.step_id:<28} {title}"
         if event.message and event.message != "already in place":
-            line += f"\n        {event.message}"
+            line += f"\n        {redactor.text(event.message)}"
         _say(line.rstrip())
 
     return show
@@ -102,18 +112,20 @@ def run_apply(args: argparse.Namespace) -> int:
         result = apply_plan(plan, system, progress=_printer(plan), confirm_timeout=timeout)
         if dry_run:
             _say("Would run:")
+            redactor = Redactor.for_plan(plan)
             for line in system.log:
-                _say(f"  {line}")
+                _say(f"  {printable(redactor.text(line))}")
             _say("Dry run: nothing was changed.")
             return EXIT_OK if result.ok else EXIT_FAILED
-        return _after_apply(system, result, timeout)
+        return _after_apply(system, result, timeout, Redactor.for_plan(plan))
     finally:
         system.close()
 
 
-def _after_apply(system: System, result: ApplyResult, timeout: float | None) -> int:
+def _after_apply(system: System, result: ApplyResult, timeout: float | None,
+                 redactor: Redactor) -> int:
     if not result.ok:
-        _say(f"error: {result.error}", err=True)
+        _say(f"error: {redactor.text(str(result.error))}", err=True)
         if result.failed_step:
             _say(f"Step {result.failed_step} failed; every change made before it was rolled "
                  "back.", err=True)
@@ -242,15 +254,16 @@ def run_uninstall(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         stack.callback(system.close)
         plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
-        result = uninstall(loaded.setup, plan, system, progress=_printer(None))
+        result = uninstall(loaded.setup, plan, system, progress=_printer(None, plan))
         if dry_run:
             _say("Would run:")
+            redactor = Redactor.for_plan(plan)
             for line in system.log:
-                _say(f"  {line}")
+                _say(f"  {printable(redactor.text(line))}")
             _say("Dry run: nothing was changed.")
             return EXIT_OK if result.ok else EXIT_FAILED
         if not result.ok:
-            _say(f"error: {result.error}", err=True)
+            _say(f"error: {Redactor.for_plan(plan).text(str(result.error))}", err=True)
             _say("The uninstall was rolled back." if result.failed_step
                  else "Nothing was changed.", err=True)
             return EXIT_FAILED if result.failed_step else EXIT_REFUSED

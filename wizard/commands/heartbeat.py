@@ -18,6 +18,7 @@ import time
 from types import FrameType
 
 from wizard.heartbeat import Heartbeat
+from wizard.safe_text import printable
 
 _RTT = re.compile(r"time[=<]\s*([0-9.]+)\s*ms")
 
@@ -91,11 +92,11 @@ def run_heartbeat(args: argparse.Namespace) -> int:
             sleep=sleep,
         )
     except ValueError as err:
-        print(f"vpn-wizard heartbeat: {err}", file=sys.stderr)
+        print(f"vpn-wizard heartbeat: {printable(err)}", file=sys.stderr)
         return 2
     print(
         f"vpn-wizard heartbeat: pinging {' '.join(targets)} every {args.interval:g} s; "
-        f"state in {args.state_file}",
+        f"state in {printable(args.state_file)}",
         file=sys.stderr,
         flush=True,
     )

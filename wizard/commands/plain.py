@@ -24,13 +24,15 @@ from wizard.model import Problem, Setup, errors, validate
 from wizard.plan import build_plan
 from wizard.preview import render_plan, summary
 from wizard.questions import BY_STEP, Context, Option, Question, Value, host_defaults, nat_hint
+from wizard.redact import Redactor
+from wizard.safe_text import SafeConsole, assemble, printable
 from wizard.system.host import Check, blocking, preflight, probe
 from wizard.system.interfaces import HostInterface, list_interfaces
 from wizard.system.paths import Root
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-_ICONS = {"pass": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
+_ICONS = {"pass": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red")}
 
 #: Step headings, in the order the questions are asked.
 STEP_TITLES = {
@@ -116,11 +118,11 @@ def ask_question(session: Session, question: Question, prompter: Prompter,
     if question.id == "choices.behind_nat":
         hint = nat_hint(setup, session.context)
         if hint:
-            console.print(f"  [dim]{hint}[/]", highlight=False)
+            console.print(assemble("  ", (hint, "dim")))
 
     def validator(value: Any) -> bool | str:
         reason = session.check(question, tuple(value) if isinstance(value, list) else value)
-        return True if reason is None else reason
+        return True if reason is None else printable(reason)
 
     value: Value
     if kind in ("text", "secret"):
@@ -141,7 +143,7 @@ def ask_question(session: Session, question: Question, prompter: Prompter,
     session.answers[question.id] = value
     session.setup = question.apply(setup, value)
     for problem in session.problems_for(question, session.setup):
-        console.print(f"  [yellow]! {problem.message}[/]", highlight=False)
+        console.print(assemble("  ", ("! ", "yellow"), (problem.message, "yellow")))
 
 
 def ask_all(session: Session, prompter: Prompter, console: Console) -> Setup:
@@ -152,9 +154,10 @@ def ask_all(session: Session, prompter: Prompter, console: Console) -> Setup:
         if step.startswith("tunnel"):
             index = int(step.removeprefix("tunnel")) - 1
             tunnel = session.setup.tunnels[index]
-            console.print(f"  {tunnel.name}: AWS endpoint {tunnel.aws_outside_ip}, inside "
-                          f"{tunnel.customer_inside_cidr}, mark {tunnel.mark}, IKEv"
-                          f"{tunnel.crypto.ike_version} {tunnel.crypto.ike}", highlight=False)
+            console.print(assemble(("  " + f"{tunnel.name}: AWS endpoint {tunnel.aws_outside_ip}"
+                                    f", inside {tunnel.customer_inside_cidr}, mark {tunnel.mark}"
+                                    f", IKEv{tunnel.crypto.ike_version} {tunnel.crypto.ike}",
+                                    "")))
             has_errors = any(
                 q.covers(p.where) or p.where.startswith(f"tunnels[{index}].")
                 for q in questions for p in errors(validate(session.setup, session.marks))
@@ -171,17 +174,17 @@ def ask_all(session: Session, prompter: Prompter, console: Console) -> Setup:
 
 def print_checks(console: Console, checks: list[Check], dry_run: bool) -> None:
     """The welcome screen's preflight, as lines."""
-    console.print("[bold]Preflight checks[/]")
+    console.print(Text("Preflight checks", style="bold"))
     for check in checks:
-        console.print(f"  {_ICONS[check.status]} {check.title}: {check.detail}",
-                      highlight=False)
+        console.print(assemble("  ", _ICONS[check.status], (f" {check.title}: {check.detail}",
+                                                            "")))
         if check.fix:
-            console.print(f"      fix: {check.fix}", highlight=False)
+            console.print(assemble("      fix: ", (check.fix, "")))
     if dry_run:
-        console.print("[green]Dry run: nothing on this box will change.[/]")
+        console.print(Text("Dry run: nothing on this box will change.", style="green"))
     elif blocking(checks):
-        console.print("[red]Applying is blocked until the failed checks pass; you can still "
-                      "answer the questions and see the plan.[/]")
+        console.print(Text("Applying is blocked until the failed checks pass; you can still "
+                           "answer the questions and see the plan.", style="red"))
 
 
 def load_inputs(args: argparse.Namespace, root: Root, prompter: Prompter,
@@ -198,7 +201,7 @@ def load_inputs(args: argparse.Namespace, root: Root, prompter: Prompter,
         try:
             loaded[:] = [inputs.load(Path(path), None, root)]
         except inputs.InputError as exc:
-            return str(exc)
+            return printable(exc)
         return True
 
     prompter.path("The AWS configuration file (strongSwan, Generic or XML):", try_load)
@@ -221,7 +224,7 @@ def run_plain(
             prompts, terminal and probes by default.
     """
     prompter = prompter or Prompter()
-    console = console or Console()
+    console = console or SafeConsole()
     root = Root(args.root)
     dry_run = bool(args.dry_run)
     checks = preflight(host(), dry_run=dry_run)
@@ -235,11 +238,11 @@ def run_plain(
         try:
             loaded = load_inputs(args, root, prompter, console)
         except inputs.InputError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            console.print(assemble(("error: ", "bold red"), (exc, "")))
             console.print("Nothing was changed.")
             return EXIT_REFUSED
         for note in loaded.notes:
-            console.print(f"[dim]import:[/] {note}", highlight=False)
+            console.print(assemble(("import: ", "dim"), (note, "")))
         session = Session(host_defaults(loaded.setup, context, loaded.sources), context,
                           inputs.marks_on(root), {})
         console.print(summary(session.setup))
@@ -247,7 +250,7 @@ def run_plain(
         problems = validate(setup, session.marks)
         if errors(problems):
             for problem in errors(problems):
-                console.print(f"[red]error:[/] {problem}", highlight=False)
+                console.print(assemble(("error: ", "red"), (problem, "")))
             console.print("The plan cannot be built: fix the errors above. Nothing was changed.")
             return EXIT_REFUSED
         plan = build_plan(setup, root.read)
@@ -255,8 +258,8 @@ def run_plain(
         for part in render_plan(setup, plan, problems=problems):
             console.print(part)
         if not dry_run and blocking(checks):
-            console.print("[red]Not applied: the failed preflight checks above block it.[/] "
-                          "Nothing was changed.")
+            console.print(Text.assemble(("Not applied: the failed preflight checks above "
+                                         "block it.", "red"), " Nothing was changed."))
             return EXIT_REFUSED
         verb = "Record (dry run)" if dry_run else "Apply"
         if not prompter.confirm("apply", f"{verb} these {len(plan.steps)} steps now?", False):
@@ -276,15 +279,18 @@ def _apply(setup: Setup, plan: Any, root: Root, dry_run: bool, console: Console)
     from wizard.system import System
 
     if not dry_run and root.is_host and os.geteuid() != 0:
-        console.print("[red]Applying to this box needs root.[/] Nothing was changed.")
+        console.print(Text.assemble(("Applying to this box needs root.", "red"),
+                                    " Nothing was changed."))
         return EXIT_REFUSED
     titles = {step.id: step.title for step in plan}
+    redactor = Redactor.for_plan(plan)
 
     def show(event: StepEvent) -> None:
         if event.state != "running":
-            line = Text(f"  [{event.state}] {titles.get(event.step_id, event.step_id)}")
+            line = assemble((f"  [{event.state}] {titles.get(event.step_id, event.step_id)}",
+                             ""))
             if event.message:
-                line.append(f" ({event.message})", style="dim")
+                line.append(f" ({printable(redactor.text(event.message))})", style="dim")
             console.print(line)
 
     system = System.recording(root) if dry_run else System.real(root)
@@ -292,20 +298,21 @@ def _apply(setup: Setup, plan: Any, root: Root, dry_run: bool, console: Console)
         refused = box_preflight(setup, system)
         if refused:
             for reason in refused:
-                console.print(f"[red]error:[/] {reason}", highlight=False)
+                console.print(assemble(("error: ", "red"), (reason, "")))
             console.print("Not applied. Nothing was changed.")
             return EXIT_REFUSED
         timeout = None if dry_run else 120.0
         result = apply_plan(plan, system, progress=show, confirm_timeout=timeout)
         if dry_run:
-            console.print("[bold]Would run:[/]")
+            console.print(Text("Would run:", style="bold"))
             for line in system.log:
-                console.print(f"  {line}", highlight=False, markup=False)
+                console.print(assemble("  ", (redactor.text(line), "")))
             console.print("Dry run: nothing was changed.")
             return EXIT_OK if result.ok else EXIT_FAILED
         if not result.ok:
-            console.print(f"[red]error:[/] {result.error}. Every change made before it was "
-                          "rolled back; nothing was changed.", highlight=False)
+            console.print(assemble(("error: ", "red"), (redactor.text(str(result.error)), ""),
+                                   ". Every change made before it was rolled back; nothing "
+                                   "was changed."))
             return EXIT_FAILED
         if not result.changed or result.transaction is None:
             console.print("Everything was already in place: nothing was changed.")

@@ -19,6 +19,7 @@ import sys
 from typing import TextIO
 
 from wizard.heartbeat import STATE_FILE
+from wizard.safe_text import printable
 from wizard.status import (
     Expected,
     LiveStatus,
@@ -152,7 +153,7 @@ def run_status(
         try:
             source = make_source(args)
         except _InputProblem as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {printable(exc)}", file=sys.stderr)
             return EXIT_INVALID
     if not getattr(args, "once", False):
         if getattr(args, "json", False):
@@ -170,5 +171,5 @@ def run_status(
         document["exit_code"] = exit_code(snapshot)
         out.write(json.dumps(document, indent=2) + "\n")
     else:
-        out.write(format_text(snapshot))
+        out.write(printable(format_text(snapshot), keep_newlines=True))
     return exit_code(snapshot)

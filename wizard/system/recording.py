@@ -6,11 +6,17 @@ nothing is done. Reads go to the wrapped adapter, so a dry run on a box that
 is already configured reports "unchanged" wherever it can tell; where a read
 needs privileges it does not have (`iptables -C` as a user) it assumes the
 change is needed, which errs on the side of showing more.
+
+Every value in a line is shell-quoted (`shlex.quote`), so the line reads as the
+exact command even when a value holds a blank or a quote. The lines are
+shown through `wizard.redact.Redactor` and `wizard.safe_text` by whoever
+displays them (the CLI, plain mode, the TUI's apply screen).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from ipaddress import IPv4Interface
 
@@ -23,6 +29,11 @@ from wizard.system.base import (
     Sysctl,
     Systemd,
 )
+
+
+def _line(*argv: object) -> str:
+    """A command as an operator would type it: every argument shell-quoted where needed."""
+    return shlex.join(str(a) for a in argv)
 
 
 class RecordingLinks:
@@ -42,25 +53,26 @@ class RecordingLinks:
         return self.inner.has_route(dst, dev, metric)
 
     def add_vti(self, name: str, local: str, remote: str, key: int) -> None:
-        self.log.append(f"ip link add {name} type vti local {local} remote {remote} key {key}")
+        self.log.append(_line("ip", "link", "add", name, "type", "vti", "local", local,
+                              "remote", remote, "key", key))
 
     def delete(self, name: str) -> None:
-        self.log.append(f"ip link del {name}")
+        self.log.append(_line("ip", "link", "del", name))
 
     def set_link(self, name: str, *, up: bool, mtu: int) -> None:
-        self.log.append(f"ip link set {name} {'up' if up else 'down'} mtu {mtu}")
+        self.log.append(_line("ip", "link", "set", name, "up" if up else "down", "mtu", mtu))
 
     def add_address(self, name: str, local: IPv4Interface, peer: IPv4Interface) -> None:
-        self.log.append(f"ip addr add {local} remote {peer} dev {name}")
+        self.log.append(_line("ip", "addr", "add", local, "remote", peer, "dev", name))
 
     def del_address(self, name: str, local: IPv4Interface, peer: IPv4Interface) -> None:
-        self.log.append(f"ip addr del {local} remote {peer} dev {name}")
+        self.log.append(_line("ip", "addr", "del", local, "remote", peer, "dev", name))
 
     def add_route(self, dst: str, dev: str, metric: int) -> None:
-        self.log.append(f"ip route add {dst} dev {dev} metric {metric}")
+        self.log.append(_line("ip", "route", "add", dst, "dev", dev, "metric", metric))
 
     def del_route(self, dst: str, dev: str, metric: int) -> None:
-        self.log.append(f"ip route del {dst} dev {dev} metric {metric}")
+        self.log.append(_line("ip", "route", "del", dst, "dev", dev, "metric", metric))
 
 
 class RecordingSysctl:
@@ -72,7 +84,7 @@ class RecordingSysctl:
         return self.inner.get(key)
 
     def set(self, key: str, value: str) -> None:
-        self.log.append(f"sysctl -w {key}={value}")
+        self.log.append(_line("sysctl", "-w", f"{key}={value}"))
 
 
 class RecordingIptables:
@@ -85,10 +97,10 @@ class RecordingIptables:
         return self.can_check and self.inner.present(table, chain, rule)
 
     def append(self, table: str, chain: str, rule: Sequence[str]) -> None:
-        self.log.append(" ".join(["iptables", "-t", table, "-A", chain, *rule]))
+        self.log.append(_line("iptables", "-t", table, "-A", chain, *rule))
 
     def delete(self, table: str, chain: str, rule: Sequence[str]) -> None:
-        self.log.append(" ".join(["iptables", "-t", table, "-D", chain, *rule]))
+        self.log.append(_line("iptables", "-t", table, "-D", chain, *rule))
 
 
 class RecordingStrongswan:
@@ -142,13 +154,13 @@ class RecordingSystemd:
         self.log.append("systemctl daemon-reload")
 
     def enable_now(self, unit: str) -> None:
-        self.log.append(f"systemctl enable --now {unit}")
+        self.log.append(_line("systemctl", "enable", "--now", unit))
 
     def restart(self, unit: str) -> None:
-        self.log.append(f"systemctl restart {unit}")
+        self.log.append(_line("systemctl", "restart", unit))
 
     def disable_now(self, unit: str) -> None:
-        self.log.append(f"systemctl disable --now {unit}")
+        self.log.append(_line("systemctl", "disable", "--now", unit))
 
 
 def privileged() -> bool:
