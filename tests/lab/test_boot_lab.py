@@ -1,0 +1,249 @@
+"""The operator's box, booted: install the release artefact, apply, power off, boot, uninstall.
+
+Everything else in tests/lab runs the customer gateway with a shell as PID 1.
+Here the box is a Debian root filesystem built from Debian's packages
+(bootimage.py) booting with systemd as PID 1 under user-mode-linux, wired to
+a second UML machine that plays AWS and a LAN host (bootlab.py). Judged from
+the AWS side and the LAN host, never from the wizard's own words:
+
+* the artefact `tools/build-zipapp.sh` built is installed exactly as README
+  "Install on a box" says (`sudo install -m 755 vpn-wizard.pyz
+  /usr/local/sbin/vpn-wizard`) and applied with `sudo vpn-wizard apply
+  --answers ...`: both CHILD_SAs up at the responder, the LAN host reaches
+  the VPC host;
+* power off, boot, no human: both CHILD_SAs come back, the VTIs have their
+  addresses, MTU and routes, the mangle rules are there exactly once, the
+  plan's sysctls are in force (effective rp_filter included), the heartbeat
+  unit is active with a fresh state file, the LAN host reaches the VPC host;
+* `sudo vpn-wizard uninstall`, power off, boot: the files the plan touched are
+  byte-identical to the box as installed (the operator's own lines included),
+  no tunnel, rule, unit or sysctl of the wizard's is left.
+
+Figures (boot -> both CHILD_SAs up, apply -> both up) are printed and listed
+in the run's summary; nothing asserts on them.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import bootimage
+import pytest
+from bootlab import BootLab, booted_lab
+from conftest import Timing
+from peer import PeerTunnel, seed_tunnels
+from uml import Lab, lab_unavailable
+from wizard_lab import lab_aws_file
+
+from wizard.inputs import load
+from wizard.operations import AddIptablesRule, SetSysctl
+from wizard.plan import build_plan
+from wizard.plan_types import Plan
+from wizard.system.paths import Root
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+ARTEFACT = REPO / "dist" / "vpn-wizard.pyz"
+COMMAND = "/usr/local/sbin/vpn-wizard"
+"""Where README "Install on a box" puts the artefact."""
+AWS_FILE = "/root/vpn-lab.txt"
+ANSWERS = "/root/answers.toml"
+VPC_CIDR = "203.0.113.0/24"
+
+
+def _skip_reason() -> str | None:
+    return lab_unavailable() or bootimage.unavailable()
+
+
+def answers(persona: bootimage.Persona, persistence: str, mode: str = "manual") -> str:
+    """What the operator of this box chooses."""
+    return (
+        "[choices]\n"
+        f'mode = "{mode}"\n'
+        f'physical_interface = "{bootimage.BOX_WAN_IF}"\n'
+        f'lan_interfaces = ["{bootimage.BOX_LAN_IF}"]\n'
+        f'vpc_cidrs = ["{VPC_CIDR}"]\n'
+        f'persistence = "{persistence}"\n'
+        f'backend = "{persona.backend}"\n'
+    )
+
+
+def host_plan(tunnels: list[PeerTunnel], answers_text: str) -> Plan:
+    """The plan the box will build from the same inputs, built here for the expectations."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp)
+        (local / "aws.txt").write_text(lab_aws_file(tunnels))
+        (local / "answers.toml").write_text(answers_text)
+        setup = load(local / "aws.txt", local / "answers.toml", Root(local / "empty")).setup
+    return build_plan(setup, heartbeat_command=COMMAND)
+
+
+def artefact() -> Path:
+    """dist/vpn-wizard.pyz, built now if it is missing or older than the sources."""
+    stale = not ARTEFACT.exists() or any(
+        p.is_file() and p.stat().st_mtime > ARTEFACT.stat().st_mtime
+        for p in [REPO / "pyproject.toml", *REPO.glob("wizard/**/*.py"),
+                  *REPO.glob("screens/**/*")]
+    )
+    if stale:
+        subprocess.run(["bash", str(REPO / "tools/build-zipapp.sh")], check=True,
+                       capture_output=True, timeout=600)
+    return ARTEFACT
+
+
+def wait_booted(box: Lab) -> str:
+    """Wait for systemd to finish booting; returns its verdict and any failed unit."""
+    out = box.run("systemctl is-system-running --wait; systemctl --failed --no-legend --plain",
+                  timeout=180).out
+    return out.strip()
+
+
+def snapshot(box: Lab, plan: Plan) -> str:
+    """What must be as it was after uninstall: the plan's files, units, links, rules, sysctls."""
+    files = sorted({*plan.final_files(), "/etc/network/interfaces", "/etc/rc.local",
+                    "/etc/sysctl.conf", "/etc/ipsec.conf", "/etc/ipsec.secrets"})
+    sysctls = sorted({op.key for step in plan for op in step.commands
+                      if isinstance(op, SetSysctl)})
+    quoted = " ".join(shlex.quote(f) for f in files)
+    keys = " ".join(shlex.quote(k) for k in sysctls)
+    script = f"""
+for f in {quoted}; do
+  if [ -e "$f" ]; then echo "$f $(stat -c '%a %U' "$f") $(sha256sum < "$f" | cut -c1-64)";
+  else echo "$f absent"; fi
+done
+for k in {keys}; do
+  p=/proc/sys/$(echo "$k" | tr . /)
+  if [ -e "$p" ]; then echo "$k = $(cat "$p")"; else echo "$k absent"; fi
+done
+echo "units:"; ls /etc/systemd/system | grep -i vpn-wizard || true
+echo "links:"; ip -o link show | awk -F': ' '{{print $2}}' | sed 's/@.*//' | sort
+echo "mangle:"; iptables-save -t mangle | grep '^-A' || true
+echo "xfrm:"; ip xfrm state | grep -c '^src' || true
+"""
+    return box.run(script, check=True, timeout=60).out
+
+
+def install_and_stage(lab: BootLab, persistence: str, mode: str = "manual") -> None:
+    """As README "Install on a box": copy the file over, `sudo install` it; the inputs beside it."""
+    box = lab.box
+    assert box is not None
+    lab.offer("vpn-wizard.pyz", artefact(), 0o644)
+    lab.offer("vpn-lab.txt", lab_aws_file(lab.tunnels).encode())
+    lab.offer("answers.toml", answers(lab.persona, persistence, mode).encode())
+    lab.mount_xfer()
+    box.run(
+        f"set -e\nsudo install -m 755 /mnt/xfer/vpn-wizard.pyz {COMMAND}\n"
+        f"install -m 600 /mnt/xfer/vpn-lab.txt {AWS_FILE}\n"
+        f"install -m 600 /mnt/xfer/answers.toml {ANSWERS}\n"
+        "umount /mnt/xfer\n", check=True)
+
+
+def check_tunnels_back(lab: BootLab, plan: Plan, timing: Timing, label: str) -> None:
+    """After a boot with nobody at the box: everything the document's step #5 promises."""
+    box = lab.box
+    assert box is not None
+    up, status, when = lab.wait_children(timeout=180)
+    assert up, f"{label}: the CHILD_SAs did not come back at the responder:\n{status}\n" + \
+        box.run("journalctl -b --no-pager | tail -n 80").out
+    timing(f"{label}: boot -> both CHILD_SAs up", when - lab.boot_started)
+    wait_booted(box)
+    for t in lab.tunnels:
+        link = box.run(f"ip -d -o link show {t.name}; ip -o -4 addr show dev {t.name}",
+                       check=True).out
+        assert "mtu 1419" in link, link
+        assert f"key {t.mark}" in link or f"0.0.0.{t.mark}" in link or "ikey" in link, link
+        assert f"inet {t.customer_inside_ip} peer {t.aws_inside_cidr}" in link, link
+        routes = box.run(f"ip -4 route show {VPC_CIDR}", check=True).out
+        assert f"dev {t.name}" in routes and f"metric {t.mark}" in routes, routes
+    # Mangle rules: every rule of the plan present, none twice.
+    rules = [op for step in plan for op in step.commands if isinstance(op, AddIptablesRule)]
+    save = box.run("iptables-save -t mangle | grep '^-A'", check=True).out.split("\n")
+    added = [line for line in save if line.strip()]
+    assert len(added) == len(set(added)) == len(rules), "\n".join(added)
+    for op in rules:
+        box.run(shlex.join(op.check_argv()), check=True)
+    # Sysctls in force, rp_filter as the kernel applies it: max(all, interface).
+    for step in plan:
+        for op in step.commands:
+            if not isinstance(op, SetSysctl):
+                continue
+            path = "/proc/sys/" + op.key.replace(".", "/")
+            value = box.run(["cat", path], check=True).out.strip()
+            assert value == op.value, f"{op.key} = {value}, the plan says {op.value}"
+            if op.key.endswith(".rp_filter"):
+                every = box.run(["cat", "/proc/sys/net/ipv4/conf/all/rp_filter"],
+                                check=True).out.strip()
+                assert max(int(every), int(value)) == int(op.value), (op.key, every, value)
+    heartbeat = box.wait_until(
+        "systemctl is-active vpn-wizard-heartbeat.service && python3 -c "
+        "\"import os,sys,time; a=time.time()-os.path.getmtime('/run/vpn-wizard/heartbeat.json');"
+        " print('age', round(a, 1)); sys.exit(a > 30)\"", timeout=90)
+    assert heartbeat.ok, heartbeat.out
+    reached = lab.lan_reaches_vpc()
+    assert reached.ok, f"{label}: the LAN host does not reach the VPC host:\n{reached.out}"
+
+
+@pytest.fixture(scope="module")
+def tunnels() -> list[PeerTunnel]:
+    return seed_tunnels()
+
+
+@pytest.fixture
+def work() -> Iterator[Path]:
+    """The test's own directory: the box's disk layer, switch sockets, transfer files."""
+    with tempfile.TemporaryDirectory(prefix="vpn-wizard-boot-", dir="/var/tmp") as tmp:
+        yield Path(tmp)
+
+
+def test_debian12_seed_layout_survives_reboot_and_uninstalls_clean(
+    tunnels: list[PeerTunnel], work: Path, lab_timing: Timing
+) -> None:
+    """Debian 12: strongswan-starter + charon, ifupdown, rc.local through systemd's generator."""
+    why = _skip_reason()
+    if why:
+        pytest.skip(why)
+    persona = bootimage.DEBIAN12
+    plan = host_plan(tunnels, answers(persona, "seed"))
+    started = time.monotonic()
+    with booted_lab(persona, work, tunnels) as lab:
+        lab_timing("boot lab: image ready, AWS machine up", time.monotonic() - started)
+        box = lab.boot()
+        verdict = wait_booted(box)
+        lab_timing("debian12: first boot -> systemd done", time.monotonic() - lab.boot_started)
+        assert verdict.startswith("running"), verdict
+        before = snapshot(box, plan)
+        install_and_stage(lab, "seed")
+        applied_at = time.monotonic()
+        out = box.run(f"sudo {COMMAND} apply --import {AWS_FILE} --answers {ANSWERS} "
+                      "--no-confirm", timeout=300)
+        assert out.ok, out.out
+        up, status, when = lab.wait_children(timeout=120)
+        assert up, status
+        lab_timing("debian12 seed: apply -> both CHILD_SAs up", when - applied_at)
+        reached = lab.lan_reaches_vpc()
+        assert reached.ok, reached.out
+        # The heartbeat runs the installed file by its real path.
+        unit = box.read_file("/etc/systemd/system/vpn-wizard-heartbeat.service")
+        assert f"ExecStart={COMMAND} heartbeat " in unit, unit
+
+        lab.poweroff()
+        box = lab.boot()
+        check_tunnels_back(lab, plan, lab_timing, "debian12 seed, reboot")
+        assert box.run("test -e /run/operator-rc-local-ran").ok, "the operator's rc.local did not run"
+
+        out = box.run(f"sudo {COMMAND} uninstall --import {AWS_FILE} --answers {ANSWERS}",
+                      timeout=300)
+        assert out.ok, out.out
+        lab.poweroff()
+        box = lab.boot()
+        verdict = wait_booted(box)
+        assert verdict.startswith("running"), verdict
+        after = snapshot(box, plan)
+        assert after == before, f"uninstall + reboot left a difference:\n--- before\n{before}\n--- after\n{after}"
+        assert box.run("test -e /run/operator-rc-local-ran").ok
