@@ -28,6 +28,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,18 +193,6 @@ def check_tunnels_back(lab: BootLab, plan: Plan, timing: Timing, label: str) -> 
     assert reached.ok, f"{label}: the LAN host does not reach the VPC host:\n{reached.out}"
 
 
-@pytest.fixture(scope="module")
-def tunnels() -> list[PeerTunnel]:
-    return seed_tunnels()
-
-
-@pytest.fixture
-def work() -> Iterator[Path]:
-    """The test's own directory: the box's disk layer, switch sockets, transfer files."""
-    with tempfile.TemporaryDirectory(prefix="vpn-wizard-boot-", dir="/var/tmp") as tmp:
-        yield Path(tmp)
-
-
 def cycle(persona: bootimage.Persona, persistence: str, tunnels: list[PeerTunnel], work: Path,
           timing: Timing) -> BootLab:
     """Install, apply, power off, boot, check; uninstall, power off, boot, check. Returns the lab."""
@@ -270,16 +259,78 @@ def check_charon_systemd(box: Lab) -> None:
     assert "Tunnel1: UP" in status.out and "Tunnel2: UP" in status.out, status.out
 
 
-def test_debian12_seed_layout_survives_reboot_and_uninstalls_clean(
-    tunnels: list[PeerTunnel], work: Path, lab_timing: Timing
-) -> None:
+CYCLES = {
+    "debian12-seed": (bootimage.DEBIAN12, "seed"),
+    "debian13-netplan": (bootimage.DEBIAN13, "netplan"),
+    "debian13-networkd": (bootimage.DEBIAN13, "networkd"),
+}
+"""Each persona and persistence choice: one box of its own, from install to uninstall."""
+
+
+class Cycles:
+    """The cycles of this module, run side by side (each is two UML machines of its own).
+
+    They are started together when the module's first test asks, because a
+    box spends most of its boot waiting on its own (UML's process starts): run
+    one after the other they would take about 2.5 min each on a 2-core machine.
+    Each test then waits for its own cycle and re-raises what it found.
+    """
+
+    def __init__(self, timing: Timing) -> None:
+        self.timing = timing
+        self.results: dict[str, BaseException | None] = {}
+        self.threads: dict[str, threading.Thread] = {}
+        self.tmp = tempfile.TemporaryDirectory(prefix="vpn-wizard-boot-", dir="/var/tmp")
+        # Images first, one at a time (two personas, two mmdebstrap runs at most).
+        for persona in {p.name: p for p, _ in CYCLES.values()}.values():
+            bootimage.image(persona, log=Path(self.tmp.name) / f"{persona.name}-image.log")
+        for name, (persona, persistence) in CYCLES.items():
+            work = Path(self.tmp.name) / name
+            work.mkdir()
+            thread = threading.Thread(target=self._run, args=(name, persona, persistence, work),
+                                      name=f"boot-{name}", daemon=True)
+            self.threads[name] = thread
+            thread.start()
+
+    def _run(self, name: str, persona: bootimage.Persona, persistence: str, work: Path) -> None:
+        try:
+            cycle(persona, persistence, seed_tunnels(), work, self.timing)
+        except BaseException as err:  # re-raised in the test's own thread
+            self.results[name] = err
+        else:
+            self.results[name] = None
+
+    def result(self, name: str) -> None:
+        self.threads[name].join(timeout=1500)
+        assert not self.threads[name].is_alive(), f"{name}: still running after 25 min"
+        err = self.results[name]
+        if err is not None:
+            raise err
+
+    def close(self) -> None:
+        for thread in self.threads.values():
+            thread.join(timeout=1500)
+        self.tmp.cleanup()
+
+
+@pytest.fixture(scope="module")
+def cycles(lab_timing: Timing) -> Iterator[Cycles]:
+    why = _skip_reason()
+    if why:
+        pytest.skip(why)
+    runner = Cycles(lab_timing)
+    yield runner
+    runner.close()
+
+
+def test_debian12_seed_layout_survives_reboot_and_uninstalls_clean(cycles: Cycles) -> None:
     """Debian 12: strongswan-starter + charon, ifupdown, rc.local through systemd's generator."""
-    cycle(bootimage.DEBIAN12, "seed", tunnels, work, lab_timing)
+    cycles.result("debian12-seed")
 
 
 @pytest.mark.parametrize("persistence", ["netplan", "networkd"])
 def test_debian13_charon_systemd_survives_reboot_and_uninstalls_clean(
-    persistence: str, tunnels: list[PeerTunnel], work: Path, lab_timing: Timing
+    persistence: str, cycles: Cycles
 ) -> None:
     """Debian 13: charon-systemd + swanctl (no starter), netplan with networkd, or networkd alone."""
-    cycle(bootimage.DEBIAN13, persistence, tunnels, work, lab_timing)
+    cycles.result(f"debian13-{persistence}")
