@@ -105,3 +105,15 @@ def test_arming_is_only_for_a_real_box_under_systemd(tmp_path: Path) -> None:
     system = System.real(Root(tmp_path))
     assert not boot.can_arm(system)
     assert not boot.can_arm(System.recording(Root(tmp_path)))
+
+
+def test_units_unpack_the_zipapp_on_tmpfs() -> None:
+    """A power loss soon after the first run left truncated modules in /root/.shiv (boot lab)."""
+    from seed_setup import seed_setup
+
+    from wizard.render import heartbeat
+
+    for text in (render.unit("/usr/local/sbin/vpn-wizard"),
+                 heartbeat.unit(seed_setup(), "/usr/local/sbin/vpn-wizard")):
+        assert f"Environment=SHIV_ROOT={render.ZIPAPP_CACHE}\n" in text
+    assert render.ZIPAPP_CACHE.startswith("/run/")

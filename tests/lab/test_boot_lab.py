@@ -25,6 +25,7 @@ in the run's summary; nothing asserts on them.
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import tempfile
@@ -193,9 +194,60 @@ def check_tunnels_back(lab: BootLab, plan: Plan, timing: Timing, label: str) -> 
     assert reached.ok, f"{label}: the LAN host does not reach the VPC host:\n{reached.out}"
 
 
+GUARD_UNIT = "/etc/systemd/system/vpn-wizard-boot-guard.service"
+
+
+def apply_pending(box: Lab) -> None:
+    """`apply --confirm-timeout`, as an operator starts it; returns once it waits for `confirm`."""
+    box.run(f"setsid sudo {COMMAND} apply --import {AWS_FILE} --answers {ANSWERS} "
+            "--confirm-timeout 900 </dev/null >/root/apply.log 2>&1 &", check=True)
+    waiting = box.wait_until("grep -q 'Keep these changes' /root/apply.log", timeout=300,
+                             interval=0.5)
+    assert waiting.ok, box.run("cat /root/apply.log").out
+    assert box.run(f"test -f {GUARD_UNIT}").ok, "no boot guard while a confirmation is pending"
+
+
+def power_loss_before_confirm(lab: BootLab, plan: Plan, before: str, timing: Timing,
+                              label: str) -> Lab:
+    """Apply, see the tunnels up, lose power before confirming: the next boot rolls it back.
+
+    Before the network and strongSwan start, so the tunnels never come up, and
+    the box is exactly as before the apply.
+    """
+    box = lab.box
+    assert box is not None
+    apply_pending(box)
+    up, status, _ = lab.wait_children(timeout=120)
+    assert up, f"{label}: the pending apply did not bring the tunnels up:\n{status}"
+    lab.power_loss()
+    box = lab.boot()
+    verdict = wait_booted(box)
+    timing(f"{label}: power loss, boot -> systemd done", time.monotonic() - lab.boot_started)
+    guard = box.run("journalctl -b -o cat -u vpn-wizard-boot-guard.service", check=True).out
+    assert "rolled back before the network and strongSwan started" in guard, guard
+    assert verdict.startswith("running"), verdict
+    # The guard finished before any unit that reads the restored files started.
+    show = box.run(
+        "systemctl show -p ExecMainExitTimestampMonotonic --value vpn-wizard-boot-guard.service;"
+        f"for u in networking.service systemd-networkd.service {lab.persona.daemon_unit}; do "
+        "systemctl show -p ExecMainStartTimestampMonotonic --value $u; done", check=True).out
+    guard_done, *started = (int(x) for x in show.split())
+    assert guard_done > 0 and all(t == 0 or t > guard_done for t in started), show
+    after = snapshot(box, plan)
+    assert after == before, f"{label}: not as before the apply:\n--- before\n{before}\n--- after\n{after}"
+    assert not box.run(f"test -e {GUARD_UNIT}").ok, "the guard did not remove itself"
+    return box
+
+
 def cycle(persona: bootimage.Persona, persistence: str, tunnels: list[PeerTunnel], work: Path,
-          timing: Timing) -> BootLab:
-    """Install, apply, power off, boot, check; uninstall, power off, boot, check. Returns the lab."""
+          timing: Timing, *, power_loss_first: bool = False, confirm: bool = False) -> BootLab:
+    """Install, apply, power off, boot, check; uninstall, power off, boot, check. Returns the lab.
+
+    power_loss_first: before all that, apply with a confirm timeout and pull
+    the plug before confirming (power_loss_before_confirm).
+    confirm: apply with a confirm timeout and `vpn-wizard confirm` it, rather
+    than --no-confirm; the reboot then proves a confirmed apply is kept.
+    """
     why = _skip_reason()
     if why:
         pytest.skip(why)
@@ -210,10 +262,20 @@ def cycle(persona: bootimage.Persona, persistence: str, tunnels: list[PeerTunnel
         assert verdict.startswith("running"), verdict
         before = snapshot(box, plan)
         install_and_stage(lab, persistence)
+        if power_loss_first:
+            box = power_loss_before_confirm(lab, plan, before, timing, label)
         applied_at = time.monotonic()
-        out = box.run(f"sudo {COMMAND} apply --import {AWS_FILE} --answers {ANSWERS} "
-                      "--no-confirm", timeout=300)
-        assert out.ok, out.out
+        if confirm:
+            apply_pending(box)
+            kept = box.run(f"sudo {COMMAND} confirm", timeout=120)
+            assert kept.ok, kept.out
+            done = box.wait_until("grep -q 'Confirmed' /root/apply.log", timeout=60)
+            assert done.ok, box.run("cat /root/apply.log").out
+            assert not box.run(f"test -e {GUARD_UNIT}").ok, "confirmed, yet the guard is armed"
+        else:
+            out = box.run(f"sudo {COMMAND} apply --import {AWS_FILE} --answers {ANSWERS} "
+                          "--no-confirm", timeout=300)
+            assert out.ok, out.out
         up, status, when = lab.wait_children(timeout=120)
         assert up, status
         timing(f"{label}: apply -> both CHILD_SAs up", when - applied_at)
@@ -259,12 +321,18 @@ def check_charon_systemd(box: Lab) -> None:
     assert "Tunnel1: UP" in status.out and "Tunnel2: UP" in status.out, status.out
 
 
-CYCLES = {
-    "debian12-seed": (bootimage.DEBIAN12, "seed"),
-    "debian13-netplan": (bootimage.DEBIAN13, "netplan"),
-    "debian13-networkd": (bootimage.DEBIAN13, "networkd"),
+CYCLES: dict[str, tuple[bootimage.Persona, str, dict[str, bool]]] = {
+    "debian12-seed": (bootimage.DEBIAN12, "seed", {"power_loss_first": True}),
+    "debian13-netplan": (bootimage.DEBIAN13, "netplan", {"confirm": True}),
+    "debian13-networkd": (bootimage.DEBIAN13, "networkd", {}),
 }
 """Each persona and persistence choice: one box of its own, from install to uninstall."""
+
+
+def selected() -> list[str]:
+    """The cycles to run: all, or those named in VPN_WIZARD_BOOT_LAB (comma-separated)."""
+    names = os.environ.get("VPN_WIZARD_BOOT_LAB", "")
+    return [n for n in names.split(",") if n] or list(CYCLES)
 
 
 class Cycles:
@@ -282,25 +350,31 @@ class Cycles:
         self.threads: dict[str, threading.Thread] = {}
         self.tmp = tempfile.TemporaryDirectory(prefix="vpn-wizard-boot-", dir="/var/tmp")
         # Images first, one at a time (two personas, two mmdebstrap runs at most).
-        for persona in {p.name: p for p, _ in CYCLES.values()}.values():
+        for persona in {p.name: p for p, _, _ in CYCLES.values()}.values():
             bootimage.image(persona, log=Path(self.tmp.name) / f"{persona.name}-image.log")
-        for name, (persona, persistence) in CYCLES.items():
+        for name, (persona, persistence, options) in CYCLES.items():
+            if name not in selected():
+                continue
             work = Path(self.tmp.name) / name
             work.mkdir()
-            thread = threading.Thread(target=self._run, args=(name, persona, persistence, work),
+            thread = threading.Thread(target=self._run,
+                                      args=(name, persona, persistence, work, options),
                                       name=f"boot-{name}", daemon=True)
             self.threads[name] = thread
             thread.start()
 
-    def _run(self, name: str, persona: bootimage.Persona, persistence: str, work: Path) -> None:
+    def _run(self, name: str, persona: bootimage.Persona, persistence: str, work: Path,
+             options: dict[str, bool]) -> None:
         try:
-            cycle(persona, persistence, seed_tunnels(), work, self.timing)
+            cycle(persona, persistence, seed_tunnels(), work, self.timing, **options)
         except BaseException as err:  # re-raised in the test's own thread
             self.results[name] = err
         else:
             self.results[name] = None
 
     def result(self, name: str) -> None:
+        if name not in self.threads:
+            pytest.skip(f"{name} not selected by VPN_WIZARD_BOOT_LAB")
         self.threads[name].join(timeout=1500)
         assert not self.threads[name].is_alive(), f"{name}: still running after 25 min"
         err = self.results[name]

@@ -16,6 +16,13 @@ transaction removes it at once.
 from __future__ import annotations
 
 UNIT_NAME = "vpn-wizard-boot-guard.service"
+ZIPAPP_CACHE = "/run/vpn-wizard-shiv"
+"""Where the release zipapp unpacks itself when a unit runs it (SHIV_ROOT).
+
+On /run, a tmpfs: each boot unpacks afresh. In the default place (/root/.shiv)
+a power loss within seconds of the first run left truncated modules that the
+next start trusted (found by the booted lab: the guard died on an ImportError
+at the very boot it exists for). Other installations ignore the variable."""
 UNIT = f"/etc/systemd/system/{UNIT_NAME}"
 WANTS_LINK = f"/etc/systemd/system/sysinit.target.wants/{UNIT_NAME}"
 """What `systemctl enable` would create for `WantedBy=sysinit.target`."""
@@ -51,6 +58,7 @@ def unit(command: str) -> str:
         "\n"
         "[Service]\n"
         "Type=oneshot\n"
+        f"Environment=SHIV_ROOT={ZIPAPP_CACHE}\n"
         f"ExecStart={command} boot-guard\n"
         "StandardOutput=journal+console\n"
         "\n"
