@@ -32,9 +32,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import bootimage
+import hostguard
 import pytest
 from bootlab import BootLab, booted_lab
 from conftest import Timing
@@ -349,9 +351,14 @@ class Cycles:
         self.results: dict[str, BaseException | None] = {}
         self.threads: dict[str, threading.Thread] = {}
         self.tmp = tempfile.TemporaryDirectory(prefix="vpn-wizard-boot-", dir="/var/tmp")
-        # Images first, one at a time (two personas, two mmdebstrap runs at most).
-        for persona in {p.name: p for p, _, _ in CYCLES.values()}.values():
-            bootimage.image(persona, log=Path(self.tmp.name) / f"{persona.name}-image.log")
+        # The artefact and the images before any box: built once, not by three threads at once.
+        artefact()
+        personas = {p.name: p for name, (p, _, _) in CYCLES.items() if name in selected()}
+        with ThreadPoolExecutor(max_workers=len(personas) or 1) as pool:
+            for done in [pool.submit(bootimage.image, persona,
+                                     log=Path(self.tmp.name) / f"{persona.name}-image.log")
+                         for persona in personas.values()]:
+                done.result()
         for name, (persona, persistence, options) in CYCLES.items():
             if name not in selected():
                 continue
@@ -392,9 +399,15 @@ def cycles(lab_timing: Timing) -> Iterator[Cycles]:
     why = _skip_reason()
     if why:
         pytest.skip(why)
+    before = hostguard.fingerprint(include_repo=False)
     runner = Cycles(lab_timing)
     yield runner
     runner.close()
+    # Both machines wrote only to their own memory, the box's layer and the switch sockets.
+    after = hostguard.fingerprint(include_repo=False)
+    changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    assert not changed, f"the booted lab changed the host (before, after): {changed}"
+    assert hostguard.network_problems() == []
 
 
 def test_debian12_seed_layout_survives_reboot_and_uninstalls_clean(cycles: Cycles) -> None:
