@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import bootimage
 import hostguard
@@ -172,7 +173,12 @@ def check_tunnels_back(lab: BootLab, plan: Plan, timing: Timing, label: str) -> 
     rules = [op for step in plan for op in step.commands if isinstance(op, AddIptablesRule)]
     save = box.run("iptables-save -t mangle | grep '^-A'", check=True).out.split("\n")
     added = [line for line in save if line.strip()]
-    assert len(added) == len(set(added)) == len(rules), "\n".join(added)
+    # Per tunnel the document's two: MSS clamping on the VTI, the mark on its ESP.
+    # (Manual mode adds them from the plan; updown mode's script adds them.)
+    assert len(added) == len(set(added)) == 2 * len(lab.tunnels), "\n".join(added)
+    for t in lab.tunnels:
+        assert sum(f"-o {t.name} " in a and "TCPMSS" in a for a in added) == 1, added
+        assert sum(f"--set-xmark {t.mark:#x}/" in a for a in added) == 1, added
     for op in rules:
         box.run(shlex.join(op.check_argv()), check=True)
     # Sysctls in force, rp_filter as the kernel applies it: max(all, interface).
@@ -242,7 +248,8 @@ def power_loss_before_confirm(lab: BootLab, plan: Plan, before: str, timing: Tim
 
 
 def cycle(persona: bootimage.Persona, persistence: str, tunnels: list[PeerTunnel], work: Path,
-          timing: Timing, *, power_loss_first: bool = False, confirm: bool = False) -> BootLab:
+          timing: Timing, *, power_loss_first: bool = False, confirm: bool = False,
+          mode: str = "manual") -> BootLab:
     """Install, apply, power off, boot, check; uninstall, power off, boot, check. Returns the lab.
 
     power_loss_first: before all that, apply with a confirm timeout and pull
@@ -253,8 +260,8 @@ def cycle(persona: bootimage.Persona, persistence: str, tunnels: list[PeerTunnel
     why = _skip_reason()
     if why:
         pytest.skip(why)
-    label = f"{persona.name} {persistence}"
-    plan = host_plan(tunnels, answers(persona, persistence))
+    label = f"{persona.name} {persistence} {mode}"
+    plan = host_plan(tunnels, answers(persona, persistence, mode))
     started = time.monotonic()
     with booted_lab(persona, work, tunnels) as lab:
         timing(f"{label}: image ready, AWS machine up", time.monotonic() - started)
@@ -263,7 +270,7 @@ def cycle(persona: bootimage.Persona, persistence: str, tunnels: list[PeerTunnel
         timing(f"{label}: first boot -> systemd done", time.monotonic() - lab.boot_started)
         assert verdict.startswith("running"), verdict
         before = snapshot(box, plan)
-        install_and_stage(lab, persistence)
+        install_and_stage(lab, persistence, mode)
         if power_loss_first:
             box = power_loss_before_confirm(lab, plan, before, timing, label)
         applied_at = time.monotonic()
@@ -323,10 +330,11 @@ def check_charon_systemd(box: Lab) -> None:
     assert "Tunnel1: UP" in status.out and "Tunnel2: UP" in status.out, status.out
 
 
-CYCLES: dict[str, tuple[bootimage.Persona, str, dict[str, bool]]] = {
+CYCLES: dict[str, tuple[bootimage.Persona, str, dict[str, Any]]] = {
     "debian12-seed": (bootimage.DEBIAN12, "seed", {"power_loss_first": True}),
     "debian13-netplan": (bootimage.DEBIAN13, "netplan", {"confirm": True}),
     "debian13-networkd": (bootimage.DEBIAN13, "networkd", {}),
+    "debian13-netplan-updown": (bootimage.DEBIAN13, "netplan", {"mode": "updown"}),
 }
 """Each persona and persistence choice: one box of its own, from install to uninstall."""
 
@@ -371,7 +379,7 @@ class Cycles:
             thread.start()
 
     def _run(self, name: str, persona: bootimage.Persona, persistence: str, work: Path,
-             options: dict[str, bool]) -> None:
+             options: dict[str, Any]) -> None:
         try:
             cycle(persona, persistence, seed_tunnels(), work, self.timing, **options)
         except BaseException as err:  # re-raised in the test's own thread
@@ -421,3 +429,8 @@ def test_debian13_charon_systemd_survives_reboot_and_uninstalls_clean(
 ) -> None:
     """Debian 13: charon-systemd + swanctl (no starter), netplan with networkd, or networkd alone."""
     cycles.result(f"debian13-{persistence}")
+
+
+def test_debian13_updown_mode_survives_reboot_and_uninstalls_clean(cycles: Cycles) -> None:
+    """Debian 13, updown mode: charon's updown plugin runs the document's script from swanctl."""
+    cycles.result("debian13-netplan-updown")
