@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LAB_PACKAGES=(user-mode-linux kmod iproute2 iptables iputils-ping procps
-              strongswan-starter strongswan-charon strongswan-swanctl tmux netplan.io)
+              strongswan-starter strongswan-charon strongswan-swanctl tmux netplan.io
+              mmdebstrap uml-utilities e2fsprogs)
+# mmdebstrap, uml-utilities (uml_switch), e2fsprogs (mke2fs -d): the booted lab
+# (tests/lab/boot), which builds Debian 12 and 13 boxes from Debian's packages.
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
@@ -30,6 +33,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+echo "release artefact:"
+# The boot lab installs exactly this file, as README "Install on a box" says.
+bash tools/build-zipapp.sh
 
 echo "ruff:"
 .venv/bin/ruff check wizard screens tests bench

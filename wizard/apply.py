@@ -491,7 +491,26 @@ def _rollback(
     for step_id in steps_done:
         emit(StepEvent(step_id, "rolled-back", "undone" if not errors else "undone (see errors)"))
     journal.set_state("rolled-back" if not errors else "rollback-failed", errors=errors)
+    if not errors:
+        _disarm_boot_guard(system)
     return errors
+
+
+def _arm_boot_guard(system: System) -> None:
+    """While a confirmation is pending, a power loss must not keep the changes (boot_guard)."""
+    from wizard.system import boot
+    from wizard.system.executable import vpn_wizard_command
+
+    if boot.can_arm(system):
+        boot.arm(system.root, vpn_wizard_command())
+
+
+def _disarm_boot_guard(system: System) -> None:
+    """The transaction is settled: the boot guard has nothing left to guard."""
+    from wizard.system import boot
+
+    if not system.dry_run and boot.armed(system.root):
+        boot.disarm(system.root)
 
 
 # --------------------------------------------------------------------------- running
@@ -558,6 +577,7 @@ def run_actions(
 
                 timer_pid = spawn(system.root, journal.id)
                 journal.record({"type": "timer", "pid": timer_pid})
+                _arm_boot_guard(system)
             kill_at = os.environ.get(KILL_AT_ENV)
             return _run(actions, system, journal, conns, secrets, step_ids, emit, events,
                         fail_at or os.environ.get(FAIL_AT_ENV), kill_at,
@@ -734,6 +754,7 @@ def confirm(system: System, transaction: str | None = None) -> tuple[bool, str]:
         if time.time() > float(state.get("deadline", 0)):
             return False, f"too late: the confirmation time of {journal.id} has passed"
         journal.set_state("confirmed")
+        _disarm_boot_guard(system)
         pid = state.get("timer_pid")
     if pid:
         from wizard.revert_timer import stop

@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--once", action="store_true", help="print one snapshot and exit")
     status.add_argument("--json", action="store_true", help="with --once: JSON output")
 
+    guard = sub.add_parser("boot-guard", help="(run at boot by vpn-wizard-boot-guard.service) "
+                           "roll back an apply an earlier boot left unconfirmed")
+    guard.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR")
+
     heartbeat = sub.add_parser("heartbeat", help="ping the AWS inside addresses forever")
     heartbeat.add_argument("targets", nargs="+", metavar="ADDRESS")
     heartbeat.add_argument("--interval", type=float, default=5.0, metavar="SECONDS")
@@ -118,6 +122,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from wizard.commands.status import run_status
 
         return run_status(args)
+    if command == "boot-guard":
+        from wizard.boot_guard import main as boot_guard
+
+        return boot_guard(getattr(args, "root", "/") or "/")
     if command == "heartbeat":
         from wizard.commands.heartbeat import run_heartbeat
 

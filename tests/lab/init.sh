@@ -88,6 +88,48 @@ hostname cgw
 mark "alternatives"
 
 # --- topology ---------------------------------------------------------------
+if [ "${lab_topology:-}" = boot ]; then
+# The booted lab (bootlab.py): the customer box is another UML machine, wired
+# to this one over two uml_switch sockets: eth0 is the WAN segment, which the
+# vgw gets, eth1 the box's LAN segment, which the LAN host gets. This machine's
+# root namespace plays no part.
+hostname aws
+(
+set -e
+for ns in lan vgw vpc; do
+    ip netns add "$ns"
+done
+ip link set lo up
+ip link set eth0 netns vgw
+ip link set eth1 netns lan
+ip -n vgw -batch - <<'IP'
+link set lo up
+link set eth0 name wan0
+link add vpc0 type veth peer name eth0 netns vpc
+addr add 198.51.100.1/24 dev wan0
+addr add 198.51.100.2/24 dev wan0
+link set wan0 up
+addr add 203.0.113.1/24 dev vpc0
+link set vpc0 up
+IP
+ip -n lan -batch - <<'IP'
+link set lo up
+link set eth1 name eth0
+addr add 192.0.2.10/24 dev eth0
+link set eth0 up
+route add default via 192.0.2.1
+IP
+ip -n vpc -batch - <<'IP'
+link set lo up
+addr add 203.0.113.10/24 dev eth0
+link set eth0 up
+route add default via 203.0.113.1
+IP
+ip netns exec vgw sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.wan0.forwarding=0 \
+    net.ipv4.conf.wan0.disable_xfrm=1 net.ipv4.conf.wan0.disable_policy=1 \
+    net.ipv4.conf.vpc0.disable_xfrm=1 net.ipv4.conf.vpc0.disable_policy=1
+) || fail "topology (boot)"
+else
 # One `ip -batch` per namespace: a process start costs about 20 ms here. In a
 # subshell with -e, so the first failure reaches fail() (PID 1 must not exit).
 (
@@ -137,6 +179,7 @@ ip netns exec vgw sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.wan0.forwarding
     net.ipv4.conf.wan0.disable_xfrm=1 net.ipv4.conf.wan0.disable_policy=1 \
     net.ipv4.conf.vpc0.disable_xfrm=1 net.ipv4.conf.vpc0.disable_policy=1
 ) || fail "topology"
+fi
 mark "topology"
 
 # --- control channel --------------------------------------------------------

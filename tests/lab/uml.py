@@ -162,6 +162,8 @@ class Lab:
         boot_timeout: float = 60.0,
         lifetime: float = 900.0,
         kernel: str = KERNEL,
+        boot_args: Sequence[str] | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         """Prepare a lab; nothing runs until `start` or `with`.
 
@@ -171,11 +173,17 @@ class Lab:
             lifetime: hard limit in seconds, after which UML is killed
                 whatever is running, so a hung test cannot hang CI.
             kernel: the UML binary.
+            boot_args: kernel words that replace the hostfs root and init.sh
+                (the booted lab, bootlab.py: a disk image with systemd as PID 1
+                whose lab-agent.service serves the same channel).
+            extra_args: more kernel words, e.g. network devices on a uml_switch.
         """
         self.mem = mem
         self.boot_timeout = boot_timeout
         self.lifetime = lifetime
         self.kernel = kernel
+        self.boot_args = tuple(boot_args) if boot_args is not None else None
+        self.extra_args = tuple(extra_args)
         self.boot_seconds: float | None = None
         """Wall time from starting UML to the control channel answering."""
         self._proc: subprocess.Popen[bytes] | None = None
@@ -224,15 +232,19 @@ class Lab:
         self._uml_dir = os.path.join(uml_dir, umid)
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
-        argv = [
-            self.kernel,
-            f"mem={self.mem}",
+        root_args = self.boot_args if self.boot_args is not None else (
             "root=/dev/root",
             "rootfstype=hostfs",
             "rootflags=/",
             "ro",  # a second guard: before the overlay, the host's / is read-only
             f"init={INIT}",
             f"lab_python={sys.executable}",
+        )
+        argv = [
+            self.kernel,
+            f"mem={self.mem}",
+            *root_args,
+            *self.extra_args,
             f"uml_dir={uml_dir}",
             f"umid={umid}",
             "con=null",

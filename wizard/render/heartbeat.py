@@ -17,6 +17,7 @@ import shlex
 
 from wizard.model import Setup
 from wizard.plan_types import Note
+from wizard.render.boot_guard import ZIPAPP_CACHE
 
 DEFAULT_COMMAND = "/usr/local/bin/vpn-wizard"
 """The executable the unit runs when the caller does not say (pip's system-wide location)."""
@@ -50,6 +51,8 @@ def unit(setup: Setup, command: str = DEFAULT_COMMAND) -> str:
         "Wants=network-online.target\n"
         "\n"
         "[Service]\n"
+        # The release zipapp unpacks on tmpfs, afresh each boot (render.boot_guard).
+        f"Environment=SHIV_ROOT={ZIPAPP_CACHE}\n"
         f"ExecStart={shlex.join(argv(setup, command))}\n"
         "Restart=always\n"
         "RestartSec=5\n"
