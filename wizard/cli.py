@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from wizard.system.paths import TargetFileError
+
 EXIT_OK = 0
 EXIT_INVALID = 2
 EXIT_FAILED = 1
@@ -84,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except TargetFileError as err:  # a link, special file or broken block on the box
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        print("Nothing was changed.", file=sys.stderr, flush=True)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "plan":
         from wizard.commands.plan import run_plan

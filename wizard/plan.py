@@ -95,8 +95,8 @@ def markers_ok(path: str, text: str | None, comment: str = "#") -> None:
             path, f"has broken vpn-wizard markers: {err}",
             "the wizard will not rewrite a file whose managed blocks it cannot delimit; "
             "edit the file so that every '# BEGIN vpn-wizard NAME' line is followed by its "
-            "'# END vpn-wizard NAME' line (or delete both), then run the wizard again. "
-            "Nothing was changed", line=err.line,
+            "'# END vpn-wizard NAME' line (or delete both), then run the wizard again",
+            line=err.line,
         ) from None
 
 

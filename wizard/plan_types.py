@@ -16,6 +16,11 @@ from wizard.render.blocks import ManagedBlock
 from wizard.secret import Secret, redact
 
 
+def printable(text: str) -> str:
+    """`text` with the surrogate escapes of undecodable bytes shown as `\\xNN`."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclass(frozen=True)
 class Note:
     """Where and why the plan departs from the AWS document.
@@ -56,9 +61,14 @@ class FileChange:
         return self.before != self.after
 
     def diff(self, secrets: tuple[Secret, ...] = ()) -> str:
-        """A unified diff from `before` to `after`, secrets masked."""
-        old = redact(self.before or "", secrets).splitlines(keepends=True)
-        new = redact(self.after, secrets).splitlines(keepends=True)
+        """A unified diff from `before` to `after`, secrets masked.
+
+        Bytes of the operator's file that are not UTF-8 (kept as surrogate
+        escapes so apply writes them back unchanged) are shown as `\\xNN`:
+        a terminal never receives them raw, and printing never fails.
+        """
+        old = printable(redact(self.before or "", secrets)).splitlines(keepends=True)
+        new = printable(redact(self.after, secrets)).splitlines(keepends=True)
         label = self.path if self.before is not None else "/dev/null"
         return "".join(difflib.unified_diff(old, new, label, self.path))
 

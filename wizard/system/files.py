@@ -182,7 +182,7 @@ def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
 
 
 def read_state(root: Root, target: str) -> FileState:
-    """What is at `target`: a regular file's bytes and metadata, or absent; refuses anything else."""
+    """A regular file's bytes and metadata at `target`, or absent; refuses anything else."""
     name = _components(target)[-1]
     with parent_dir(root, target) as dfd:
         if dfd is None:
