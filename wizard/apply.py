@@ -723,6 +723,7 @@ def rollback(
 
     try:
         with locked(system.root, wait=wait):
+            settle(system.root)  # finish the pruning a kill interrupted, whatever follows
             journal = Journal(system.root, transaction) if transaction else unfinished(system.root)
             if journal is None or not journal.records():
                 return ApplyResult(True, False, None, None, None, ())

@@ -291,8 +291,14 @@ class Baseline:
             return None
         try:
             return root.path(entry["data"]).read_bytes()
-        except FileNotFoundError:
-            return None
+        except FileNotFoundError:  # `settle` moved it from its transaction into the baseline
+            stored = _load_baseline(root).files.get(path) or {}
+            if not stored.get("data") or stored["data"] == entry["data"]:
+                return None
+            try:
+                return root.path(stored["data"]).read_bytes()
+            except FileNotFoundError:
+                return None
 
 
 def _load_baseline(root: Root) -> Baseline:

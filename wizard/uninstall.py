@@ -42,12 +42,15 @@ from wizard.system import System
 
 
 def _remove_file_block(
-    path: str, block: ManagedBlock | None, base: Baseline | None = None
+    path: str, block: ManagedBlock | None, base: Baseline | None = None, ours: bytes = b""
 ) -> Prepare:
     """Take the wizard's block (or whole file) out of `path`.
 
     A whole file that replaced the operator's own one is put back as it was
-    (bytes, mode, owner: from the baseline) instead of being deleted.
+    (bytes, mode, owner: from the baseline) instead of being deleted. A whole
+    file no journal says the wizard wrote is removed only if it is exactly
+    what the wizard would write (`ours`); anything else there is the
+    operator's and stays.
     """
     entry = (base.files.get(path) if base else None) or {}
 
@@ -67,6 +70,12 @@ def _remove_file_block(
             return Prepared(already=True)
         new: bytes | None
         if block is None:
+            if not entry and state.data != ours:
+                return Prepared(skipped=f"{path} was not written by the wizard (no journal "
+                                "records it, and it differs from the wizard's); left in place")
+            if entry.get("existed"):
+                return Prepared(skipped=f"{path} replaced the operator's own file, whose "
+                                "original is no longer kept; left in place")
             new = None
         else:
             text = state.data.decode("utf-8", "surrogateescape")  # type: ignore[union-attr]
@@ -296,7 +305,8 @@ def uninstall_actions(
                     else f"restore the operator's {change.path}" if replaced
                     else f"rm {change.path}")
             actions.append(Action("uninstall.files", what,
-                                  _remove_file_block(change.path, change.block, base)))
+                                  _remove_file_block(change.path, change.block, base,
+                                                     change.after.encode())))
     if dirs:
         actions.append(Action("uninstall.files", "rmdir " + " ".join(dirs),
                               _remove_dirs(list(dirs))))
