@@ -84,8 +84,8 @@ def fast_dir(fallback: Path) -> Iterator[Path]:
 
 def run_forked(argv: list[str], kill_at: int | None = None) -> int:
     """`vpn-wizard ARGV` in a forked child; its exit code, or -signal if it was killed."""
-    import wizard.commands.apply  # noqa: F401 - imported once here, not in every child
-    import wizard.commands.plan  # noqa: F401
+    import wizard.commands.apply
+    import wizard.commands.plan
     import wizard.uninstall  # noqa: F401
     from wizard.cli import main
 
@@ -105,7 +105,7 @@ def run_forked(argv: list[str], kill_at: int | None = None) -> int:
             code = main(argv)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:  # noqa: BLE001 - any escape is a failure the parent sees as 99
+        except BaseException:
             code = 99
         finally:
             with contextlib.suppress(Exception):

@@ -126,7 +126,7 @@ def test_kill_the_uninstall_at_every_fs_operation(base: Path) -> None:
     assert run_forked(["apply", "--no-confirm", *args]) == 0
     applied, kernel_applied = snapshot(base), kernel(root)
     point = 0
-    while (rc := run_forked(["uninstall", *args], kill_at=point)) == KILLED:
+    while run_forked(["uninstall", *args], kill_at=point) == KILLED:
         tried("fs-kill-uninstall")
         if transactions(root)[-1].kind == "uninstall" and _newest_state(root) == "applied":
             break  # done; killed while settling its journal
