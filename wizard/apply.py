@@ -176,7 +176,7 @@ def _file_prepare(change: FileChange) -> Callable[[int, ActionContext], Prepared
             markers_ok(change.path, current, change.block.comment)
             new = insert_block(current, change.block).encode("utf-8", "surrogateescape")
         else:
-            new = change.after.encode("utf-8")
+            new = change.after.encode("utf-8", "surrogateescape")
         mode = kept_mode(state.mode, change.mode) if state.mode is not None else change.mode
         if state.data == new and state.mode == mode:
             return Prepared(already=True)

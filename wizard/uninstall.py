@@ -39,10 +39,12 @@ from wizard.plan_types import Plan
 from wizard.render import interface, iptables
 from wizard.render.blocks import ManagedBlock, block_ids, insert_block, remove_block
 from wizard.system import System
+from wizard.system.files import kept_mode
 
 
 def _remove_file_block(
-    path: str, block: ManagedBlock | None, base: Baseline | None = None, ours: bytes = b""
+    path: str, block: ManagedBlock | None, base: Baseline | None = None, ours: bytes = b"",
+    planned: int | None = None,
 ) -> Prepare:
     """Take the wizard's block (or whole file) out of `path`.
 
@@ -88,9 +90,17 @@ def _remove_file_block(
             only_ours = not block_ids(left, block.comment) and left.strip() in (
                 "", skeleton.strip()
             )
+            if entry.get("existed"):  # the operator's file, however little is left of it
+                only_ours = False
             new = None if only_ours else left.encode("utf-8", "surrogateescape")
         undo = file_undo(index, ctx, path, state)
         undo["dirs"] = []
+        mode = state.mode or 0o644
+        before = entry.get("mode")
+        if (new is not None and entry.get("existed") and before is not None
+                and planned is not None and mode == kept_mode(before, planned)
+                and not block_ids(new.decode("utf-8", "surrogateescape"), "#")):
+            mode = before  # the wizard tightened it for its keys; the last of them is gone
 
         def do() -> None:
             if new is None:
@@ -98,7 +108,7 @@ def _remove_file_block(
                 if posixpath.basename(posixpath.dirname(path)) == "vpn-wizard":
                     files.remove_empty_dirs([posixpath.dirname(path)])
             else:
-                files.write(path, new, state.mode or 0o644, state.uid, state.gid)
+                files.write(path, new, mode, state.uid, state.gid)
 
         return Prepared(undo=undo, do=do)
 
@@ -304,9 +314,9 @@ def uninstall_actions(
             what = (f"remove block {change.block.block_id} from {change.path}" if change.block
                     else f"restore the operator's {change.path}" if replaced
                     else f"rm {change.path}")
-            actions.append(Action("uninstall.files", what,
-                                  _remove_file_block(change.path, change.block, base,
-                                                     change.after.encode())))
+            ours = change.after.encode("utf-8", "surrogateescape")
+            actions.append(Action("uninstall.files", what, _remove_file_block(
+                change.path, change.block, base, ours, change.mode)))
     if dirs:
         actions.append(Action("uninstall.files", "rmdir " + " ".join(dirs),
                               _remove_dirs(list(dirs))))

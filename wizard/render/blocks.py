@@ -52,6 +52,15 @@ class ManagedBlock:
     supersedes: str | None = None
     comment: str = "#"
 
+    def wrapped(self) -> str:
+        """The block inside what `create` puts around it, all between the markers."""
+        inner = self.create.replace("{block}", self.body.rstrip("\n") + "\n").rstrip("\n")
+        return (
+            f"{self.comment} {BEGIN} {self.block_id} (managed; edits here are replaced)\n"
+            f"{inner}\n"
+            f"{self.comment} {END} {self.block_id}\n"
+        )
+
     def marked(self) -> str:
         """The block with its markers, ending in a newline."""
         body = self.body.rstrip("\n")
@@ -143,27 +152,29 @@ def insert_block(text: str | None, block: ManagedBlock) -> str:
     raise BlockMarkerError naming the line.
     """
     marked = block.marked()
-    if text is None or text == "":
+    if text is None:
         return block.create.replace("{block}", marked)
     lines = text.splitlines(keepends=True)
-    if not lines[-1].endswith("\n"):
+    if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     span = _span(lines, block)
+    anchor = block.after or block.before
+    index = None
+    if anchor is not None:
+        pattern = re.compile(anchor)
+        index = next((i for i, line in enumerate(lines)
+                      if pattern.search(line) and not (span and span[0] <= i < span[1])), None)
+    # Where the anchor is missing, what `create` wraps around the block (a `config setup`
+    # line, a `charon {` section) goes inside the markers, so that removing the block
+    # gives the operator's file back byte for byte.
+    if index is None and anchor is not None and block.create != "{block}":
+        marked = block.wrapped()
     if span is not None:
         lines[span[0] : span[1]] = [marked]
+    elif index is None:
+        lines.append(marked)
     else:
-        anchor = block.after or block.before
-        index = None
-        if anchor is not None:
-            pattern = re.compile(anchor)
-            index = next((i for i, line in enumerate(lines) if pattern.search(line)), None)
-        if index is None:
-            if anchor is not None and block.create != "{block}":
-                lines.append(block.create.replace("{block}", marked))
-            else:
-                lines.append(marked)
-        else:
-            lines.insert(index + 1 if block.after else index, marked)
+        lines.insert(index + 1 if block.after else index, marked)
     result = "".join(lines)
     if block.supersedes:
         result = _disable(result, block)
