@@ -141,7 +141,13 @@ def parent_dir(
     `created`. A link or a non-directory on the way raises TargetFileError.
     """
     parts = _components(target)
-    fd = os.open(root.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd = os.open(root.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if create:
+            raise
+        yield None  # no root yet: nothing under it exists
+        return
     try:
         walked = ""
         for name in parts[:-1]:
