@@ -27,6 +27,16 @@ state is applying, pending-confirm, rolling-back or rollback-failed.
 A lock file serialises everyone who changes the box or a journal (apply,
 confirm, rollback, the revert timer); the kernel drops a dead process's
 lock, which is also how the timer tells a crashed apply from a slow one.
+
+Nothing is kept longer than something may need it (`settle`, run under the
+lock by apply, confirm and rollback): once a transaction is settled
+(applied, confirmed, rolled back) no rollback can start from it, so its
+`orig/` files - which hold the keys of `ipsec.secrets` - are deleted; what
+`uninstall` will still need (each sysctl's value before the wizard, the
+directories it created, whether strongSwan ran, the operator's own files it
+replaced whole) is first folded into `baseline/` (see `Baseline`), which a
+completed uninstall clears. Only the newest KEEP_SETTLED settled
+transactions are kept.
 """
 
 from __future__ import annotations
