@@ -41,7 +41,7 @@ from wizard.safe_text import printable
 from wizard.system.detect import apply_detected, detect
 from wizard.system.host import Check, HostFacts, blocking, preflight
 from wizard.system.interfaces import HostInterface
-from wizard.system.paths import Root
+from wizard.system.paths import Root, TargetFileError
 
 if TYPE_CHECKING:
     from wizard.status import StatusSource
@@ -118,6 +118,8 @@ class WizardApp(App[int]):
         self.start_step = start
         self.heartbeat_command = heartbeat_command
         self._status_source = status_source
+        self.target_file_error: str | None = None
+        """Why no plan can be built from the box's files (a link, broken markers), if so."""
         self.answers_path = answers_path
         self.import_path: Path | None = Path(import_path) if import_path else None
         self.import_label = import_path or ""
@@ -288,8 +290,14 @@ class WizardApp(App[int]):
         if setup is None or errors(self.problems) or self.active_drafts():
             return None
         if self._plan[0] is not setup:
-            self._plan = (setup, build_plan(setup, self.root.read,
-                                            heartbeat_command=self.heartbeat_command))
+            try:
+                plan = build_plan(setup, self.root.read,
+                                  heartbeat_command=self.heartbeat_command)
+            except TargetFileError as err:  # a file on the box: say which, and what to fix
+                self.target_file_error = str(err)
+                return None
+            self.target_file_error = None
+            self._plan = (setup, plan)
         return self._plan[1]
 
     def status_source(self) -> StatusSource:
@@ -322,6 +330,10 @@ class WizardApp(App[int]):
                 lines.append(f"{step.title} · {label}: {p.message}")
         lines += [f"{p.where}: {p.message}" for p in errors(self.problems)
                   if id(p) not in placed]
+        if not lines:
+            self.plan_or_none()
+        if self.target_file_error:
+            lines.append(f"A file on this box: {self.target_file_error}")
         if not self.dry_run:
             for check in blocking(self.checks):
                 lines.append(f"Welcome · {check.title}: {check.fix}")

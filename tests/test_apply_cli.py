@@ -195,6 +195,8 @@ def test_dry_run_cli_writes_nothing(box: tuple[Root, Path]) -> None:
 
 def test_uninstall_removes_only_what_the_wizard_added(box: tuple[Root, Path]) -> None:
     root, answers = box
+    # strongSwan runs the operator's own conn before the wizard: it must run it after uninstall.
+    set_kernel(root, strongswan={"running": True, "conns": ["office"]})
     files_before, kernel_before = tree(root.root), kernel(root)
     assert _apply(root, answers, "--no-confirm").returncode == 0
     result = cli("uninstall", "--answers", str(answers), "--root", str(root.root))
@@ -204,6 +206,7 @@ def test_uninstall_removes_only_what_the_wizard_added(box: tuple[Root, Path]) ->
     for part in ("links", "routes", "iptables", "sysctl", "systemd"):
         assert after[part] == kernel_before[part], part
     assert set(after["strongswan"]["conns"]) == {"office"}
+    assert after["strongswan"] == kernel_before["strongswan"]
     again = cli("uninstall", "--answers", str(answers), "--root", str(root.root))
     assert again.returncode == 0 and "nothing was changed" in again.stdout
 

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from applykit import kernel, seeded_root, tree
-from seed_setup import seed_setup
+from fskit import bookkeeping_bytes, fast_dir, snapshot
+from seed_setup import SEED_PSKS, seed_setup
 
 from wizard.apply import KILL_AT_ENV, SimulatedCrash, apply_plan, fault_points, rollback
 from wizard.journal import unfinished
 from wizard.plan import build_plan
 from wizard.system import System
+from wizard.system.files import FS_KILL_AT_ENV, FsCrash, reset_fs_ops
 
 POINTS = {mode: len(fault_points(build_plan(seed_setup(mode=mode)))) for mode in
           ("manual", "updown")}
@@ -45,3 +47,33 @@ def test_crash_after_each_action_then_rollback(
     assert tree(tmp_path) == files_before
     assert kernel(root) == kernel_before
     assert unfinished(root) is None
+
+
+def test_killed_between_writing_the_secrets_temp_file_and_renaming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9 item 4: the temp file holding both PSKs must not survive `rollback`."""
+    with fast_dir(tmp_path) as base:
+        root = seeded_root(base)
+        before, kernel_before = snapshot(base), kernel(root)
+        plan = build_plan(seed_setup(mode="manual"), root.read)
+        point = 0
+        while True:  # find the rename of the secrets file's temporary file
+            monkeypatch.setenv(FS_KILL_AT_ENV, f"raise:{point}")
+            reset_fs_ops()
+            with pytest.raises(FsCrash) as crash:
+                apply_plan(plan, System.real(root))
+            monkeypatch.delenv(FS_KILL_AT_ENV)
+            if str(crash.value).startswith("rename .ipsec.secrets.vpn-wizard-tmp"):
+                break
+            assert rollback(System.real(root)).ok
+            point += 1
+        tmp = base / "etc/.ipsec.secrets.vpn-wizard-tmp"
+        assert SEED_PSKS[0].encode() in tmp.read_bytes()
+        result = rollback(System.real(root))
+        assert result.ok and result.changed
+        assert snapshot(base) == before  # no temp file, no created directory, same modes
+        assert kernel(root) == kernel_before
+        kept = bookkeeping_bytes(base)
+        assert not any(psk.encode() in kept for psk in SEED_PSKS)
+

@@ -31,13 +31,13 @@ from ipaddress import IPv4Interface
 from typing import Any, Literal
 
 from wizard.journal import (
-    KEPT,
     Journal,
     JournalError,
     LockBusy,
     NullJournal,
+    baseline,
     locked,
-    transactions,
+    settle,
     unfinished,
 )
 from wizard.operations import (
@@ -53,11 +53,14 @@ from wizard.operations import (
     SetSysctl,
     SystemdUnit,
 )
+from wizard.plan import markers_ok
 from wizard.plan_types import FileChange, Plan
 from wizard.render.blocks import insert_block
 from wizard.render.ipsec import IPSEC_CONF
 from wizard.secret import Secret, redact
 from wizard.system import HostError, System
+from wizard.system.files import kept_mode
+from wizard.system.paths import TargetFileError
 
 StepState = Literal["running", "done", "unchanged", "failed", "rolled-back"]
 
@@ -167,23 +170,33 @@ class Action:
 def _file_prepare(change: FileChange) -> Callable[[int, ActionContext], Prepared]:
     def prepare(index: int, ctx: ActionContext) -> Prepared:
         files = ctx.system.files
-        state = files.state(change.path)
+        state = files.state(change.path)  # refuses a link or special file, at apply time too
         if change.block is not None:
             current = state.data.decode("utf-8", "surrogateescape") if state.exists else None
+            markers_ok(change.path, current, change.block.comment)
             new = insert_block(current, change.block).encode("utf-8", "surrogateescape")
         else:
-            new = change.after.encode("utf-8")
-        if state.data == new and state.mode == change.mode:
+            new = change.after.encode("utf-8", "surrogateescape")
+        mode = kept_mode(state.mode, change.mode) if state.mode is not None else change.mode
+        if state.data == new and state.mode == mode:
             return Prepared(already=True)
+        undo = file_undo(index, ctx, change.path, state)
+        undo["block"] = change.block is not None
         return Prepared(
-            undo=file_undo(index, ctx, change.path, state),
-            do=lambda: files.write(change.path, new, change.mode, state.uid, state.gid),
+            undo=undo,
+            do=lambda: files.write(change.path, new, mode, state.uid, state.gid),
         )
 
     return prepare
 
 
 def file_undo(index: int, ctx: ActionContext, path: str, state: Any) -> dict[str, Any]:
+    """How to put `path` back: its saved original (or its absence), and the dirs a write makes.
+
+    Written to the journal before the temporary file or any directory is
+    created, so a kill at any instant of the write is undone completely
+    (the undo also removes the temporary file, see `_undo_entry`).
+    """
     saved = ctx.journal.save_original(index, state.data) if state.exists else None
     return {
         "kind": "file", "path": path, "existed": state.exists, "mode": state.mode,
@@ -360,6 +373,7 @@ def _undo_entry(undo: dict[str, Any], system: System, journal: Journal) -> None:
     s = system
     if kind == "file":
         path = undo["path"]
+        s.files.remove_tmp(path)  # a write killed between its temporary file and the rename
         if undo["existed"]:
             data = journal.read_original(undo["saved"])
             now = s.files.state(path)
@@ -465,7 +479,7 @@ def _rollback(
     def run(entry: dict[str, Any], undo: dict[str, Any]) -> None:
         try:
             _undo_entry(undo, system, journal)
-        except (HostError, OSError) as err:
+        except (HostError, OSError, TargetFileError) as err:
             message = redact(str(err), secrets)
             errors.append(f"{entry['step']}: undo failed: {message}")
             journal.record({"type": "undo-failed", "index": entry["index"], "error": message})
@@ -567,6 +581,7 @@ def run_actions(
         )
     try:
         with locked(system.root, wait=2.0):
+            settle(system.root)
             journal = Journal.begin(
                 system.root, kind, steps=list(step_ids),
                 actions=[[a.step_id, a.what] for a in actions], conns=list(conns),
@@ -645,6 +660,8 @@ def _run(
                                 "outcome": "failed", "error": message})
                 emit(StepEvent(step_id, "failed", message))
                 errors = _rollback(journal, system, emit, secrets) if not system.dry_run else []
+                if not system.dry_run:
+                    settle(system.root)
                 error = f"{action.what}: {message}"
                 if errors:
                     error += "; rollback incomplete: " + "; ".join(errors)
@@ -662,6 +679,7 @@ def _run(
                           timer_pid=timer_pid)
     elif not system.dry_run:
         journal.set_state("applied", changed=ctx.changed)
+        settle(system.root)
     return ApplyResult(True, ctx.changed, None, None, journal.id or None, tuple(events))
 
 
@@ -725,6 +743,7 @@ def rollback(
 
     try:
         with locked(system.root, wait=wait):
+            settle(system.root)  # finish the pruning a kill interrupted, whatever follows
             journal = Journal(system.root, transaction) if transaction else unfinished(system.root)
             if journal is None or not journal.records():
                 return ApplyResult(True, False, None, None, None, ())
@@ -733,6 +752,7 @@ def rollback(
             if journal.state not in allowed:
                 return ApplyResult(True, False, None, None, journal.id, ())
             errors = _rollback(journal, system, emit)
+            settle(system.root)
     except LockBusy as err:
         return ApplyResult(False, False, None, str(err), transaction, ())
     error = "; ".join(errors) or None
@@ -755,6 +775,7 @@ def confirm(system: System, transaction: str | None = None) -> tuple[bool, str]:
             return False, f"too late: the confirmation time of {journal.id} has passed"
         journal.set_state("confirmed")
         _disarm_boot_guard(system)
+        settle(system.root)
         pid = state.get("timer_pid")
     if pid:
         from wizard.revert_timer import stop
@@ -767,30 +788,10 @@ def confirm(system: System, transaction: str | None = None) -> tuple[bool, str]:
 
 
 def created_dirs(system: System) -> list[str]:
-    """Directories the wizard's kept transactions created, outermost first."""
-    dirs: list[str] = []
-    for journal in transactions(system.root):
-        if journal.state not in KEPT:
-            continue
-        for entry in journal.records():
-            undo = entry.get("undo") or {}
-            if entry.get("type") == "intent" and undo.get("kind") == "file":
-                dirs += [d for d in undo.get("dirs") or [] if d not in dirs]
-    return sorted(dirs, key=lambda d: d.count("/"))
+    """Directories the wizard's kept applies created, outermost first (from the baseline)."""
+    return list(baseline(system.root).dirs)
 
 
 def previous_sysctl_values(system: System) -> dict[str, str]:
-    """Each sysctl's value before the wizard first changed it, from kept transactions."""
-    values: dict[str, str] = {}
-    for journal in transactions(system.root):
-        if journal.state not in KEPT:
-            continue
-        records = journal.records()
-        done = {r["index"] for r in records
-                if r.get("type") == "result" and r.get("outcome") == "done"}
-        for entry in records:
-            undo = entry.get("undo") or {}
-            if (entry.get("type") == "intent" and entry["index"] in done
-                    and undo.get("kind") == "sysctl" and undo.get("value") is not None):
-                values.setdefault(undo["key"], undo["value"])
-    return values
+    """Each sysctl's value before the wizard first changed it (from the baseline)."""
+    return dict(baseline(system.root).sysctl)

@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from wizard.system.paths import TargetFileError
+
 EXIT_OK = 0
 EXIT_INVALID = 2
 EXIT_FAILED = 1
@@ -97,6 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
+    except TargetFileError as err:  # a link, special file or broken block on the box
+        from wizard.safe_text import printable
+
+        print(f"error: {printable(err, keep_newlines=True)}", file=sys.stderr, flush=True)
+        print("Nothing was changed.", file=sys.stderr, flush=True)
+        return 2
     except Exception as exc:
         if os.environ.get("VPN_WIZARD_DEBUG"):
             raise

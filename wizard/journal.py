@@ -27,6 +27,16 @@ state is applying, pending-confirm, rolling-back or rollback-failed.
 A lock file serialises everyone who changes the box or a journal (apply,
 confirm, rollback, the revert timer); the kernel drops a dead process's
 lock, which is also how the timer tells a crashed apply from a slow one.
+
+Nothing is kept longer than something may need it (`settle`, run under the
+lock by apply, confirm and rollback): once a transaction is settled
+(applied, confirmed, rolled back) no rollback can start from it, so its
+`orig/` files - which hold the keys of `ipsec.secrets` - are deleted; what
+`uninstall` will still need (each sysctl's value before the wizard, the
+directories it created, whether strongSwan ran, the operator's own files it
+replaced whole) is first folded into `baseline/` (see `Baseline`), which a
+completed uninstall clears. Only the newest KEEP_SETTLED settled
+transactions are kept.
 """
 
 from __future__ import annotations
@@ -37,11 +47,12 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.system.files import fsync_dir
+from wizard.system.files import atomic_write, checkpoint, fsync_dir
 from wizard.system.paths import Root
 
 STATE_DIR = "/var/lib/vpn-wizard"
@@ -67,6 +78,7 @@ def _ensure_dir(path: Path) -> None:
         created.insert(0, probe)
         probe = probe.parent
     for directory in created:
+        checkpoint(f"mkdir {directory}")
         directory.mkdir(mode=0o700)
         fsync_dir(directory.parent)
 
@@ -128,7 +140,9 @@ class Journal:
             tx_id = _new_id()
             journal = cls(root, tx_id)
         _ensure_dir(journal.dir.parent)
+        checkpoint(f"mkdir {journal.dir}")
         journal.dir.mkdir(mode=0o700)
+        checkpoint(f"mkdir {journal.dir}/orig")
         (journal.dir / "orig").mkdir(mode=0o700)
         fsync_dir(journal.dir.parent)
         journal.record(
@@ -141,6 +155,7 @@ class Journal:
     def record(self, entry: dict[str, Any]) -> None:
         """Append one record and fsync it: on return, it survives a crash."""
         line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        checkpoint(f"journal {entry.get('type')}")
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line)
@@ -152,6 +167,7 @@ class Journal:
         """Keep a file's pre-change bytes (0600); returns the name the undo record uses."""
         name = f"orig/{index}"
         path = self.dir / name
+        checkpoint(f"save original {index}")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, data)
@@ -234,3 +250,221 @@ def unfinished(root: Root) -> Journal | None:
         if journal.state in UNFINISHED:
             return journal
     return None
+
+
+# --------------------------------------------------------------------------- baseline and pruning
+
+BASELINE = f"{STATE_DIR}/baseline"
+"""What the box was before the wizard first changed it, for `uninstall` (see `Baseline`)."""
+
+KEEP_SETTLED = 10
+"""Settled transactions kept for the record; older ones are deleted by `settle`."""
+
+SETTLED = ("applied", "confirmed", "rolled-back")
+"""States no rollback can start from: the originals a transaction saved are no longer needed."""
+
+
+@dataclass
+class Baseline:
+    """The box as it was before the first kept apply, merged from every kept apply since.
+
+    Uninstall needs it long after the transactions that recorded it were
+    pruned: the value of each sysctl before the wizard changed it, the
+    directories the wizard created, whether strongSwan was running, and, for
+    every whole file the wizard wrote, whether it existed and - if the
+    wizard replaced the operator's own file - its bytes, mode and owner, so
+    uninstall puts it back instead of deleting it. A completed uninstall
+    clears it; the next apply starts a new one.
+
+    Attributes:
+        files: per target path, {"existed", "mode", "uid", "gid", "data"}
+            ("data": target path of the kept bytes, or None).
+        sysctl: key -> value before the wizard.
+        dirs: directories the wizard created, outermost first.
+        strongswan_running: whether the IKE daemon ran before the wizard
+            (None: no apply of the wizard restarted it).
+    """
+
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sysctl: dict[str, str] = field(default_factory=dict)
+    dirs: list[str] = field(default_factory=list)
+    strongswan_running: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files": self.files, "sysctl": self.sysctl, "dirs": self.dirs,
+                "strongswan_running": self.strongswan_running}
+
+    def original(self, root: Root, path: str) -> bytes | None:
+        """The kept bytes of the operator's file the wizard replaced at `path`, if any."""
+        entry = self.files.get(path) or {}
+        if not entry.get("existed") or not entry.get("data"):
+            return None
+        try:
+            return root.path(entry["data"]).read_bytes()
+        except FileNotFoundError:  # `settle` moved it from its transaction into the baseline
+            stored = _load_baseline(root).files.get(path) or {}
+            if not stored.get("data") or stored["data"] == entry["data"]:
+                return None
+            try:
+                return root.path(stored["data"]).read_bytes()
+            except FileNotFoundError:
+                return None
+
+
+def _load_baseline(root: Root) -> Baseline:
+    try:
+        raw = json.loads(root.path(f"{BASELINE}/state.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return Baseline()
+    return Baseline(dict(raw.get("files") or {}), dict(raw.get("sysctl") or {}),
+                    list(raw.get("dirs") or []), raw.get("strongswan_running"))
+
+
+def _marked(journal: Journal) -> bool:
+    """Whether `settle` has folded this transaction into the baseline (a marker file beside it)."""
+    return (journal.dir / "baseline-done").exists()
+
+
+def _mark(journal: Journal) -> None:
+    checkpoint(f"mark {journal.id}")
+    os.close(os.open(journal.dir / "baseline-done", os.O_WRONLY | os.O_CREAT, 0o600))
+    fsync_dir(journal.dir)
+
+
+def _merge(base: Baseline, journal: Journal, keep: Callable[[Journal, str], str | None]) -> None:
+    """Add what `journal` (a kept apply) saw before its changes, where `base` does not know yet."""
+    records = journal.records()
+    done = {r["index"] for r in records if r.get("type") == "result" and r.get("outcome") == "done"}
+    for entry in records:
+        undo = entry.get("undo") or {}
+        if entry.get("type") != "intent" or entry.get("index") not in done:
+            continue
+        kind = undo.get("kind")
+        if kind == "file":
+            path = undo["path"]
+            for directory in undo.get("dirs") or []:
+                if directory not in base.dirs:
+                    base.dirs.append(directory)
+            if path not in base.files:
+                data = None
+                if undo.get("existed") and not undo.get("block") and undo.get("saved"):
+                    data = keep(journal, undo["saved"])
+                base.files[path] = {k: undo.get(k) for k in ("existed", "mode", "uid", "gid")}
+                base.files[path]["data"] = data
+        elif kind == "sysctl" and undo.get("value") is not None:
+            base.sysctl.setdefault(undo["key"], undo["value"])
+        elif kind in ("strongswan", "swanctl") and base.strongswan_running is None:
+            base.strongswan_running = bool(undo.get("was_running"))
+    base.dirs.sort(key=lambda d: d.count("/"))
+
+
+def baseline(root: Root) -> Baseline:
+    """The baseline as `settle` would leave it, computed without writing anything (dry runs)."""
+    base = _load_baseline(root)
+    for journal in transactions(root):
+        if _marked(journal):
+            continue
+        if journal.kind == "uninstall" and journal.state == "applied":
+            base = Baseline()
+        elif journal.kind == "apply" and journal.state in KEPT:
+            _merge(base, journal, lambda j, saved: f"{TRANSACTIONS}/{j.id}/{saved}")
+    return base
+
+
+def settle(root: Root) -> None:
+    """Fold settled transactions into the baseline, then drop what nothing can need any more.
+
+    Call with the lock held. In transaction order: a kept apply adds to the
+    baseline (its replaced originals copied under BASELINE), a completed
+    uninstall clears it; each is marked so it is folded once. Then every
+    settled transaction loses its saved originals (they hold the keys of
+    ipsec.secrets; no rollback can start from a settled state), transaction
+    directories a crash left without a journal go, and only the newest
+    KEEP_SETTLED settled transactions are kept. Every step is idempotent, so
+    a crash halfway is finished by the next call.
+    """
+    journals = transactions(root)
+    base_dir = root.path(BASELINE)
+    base = _load_baseline(root)
+    for journal in journals:
+        if _marked(journal):
+            continue
+        if journal.kind == "uninstall" and journal.state == "applied":
+            base = Baseline()
+            _save_baseline(root, base)
+            _clear_kept(base_dir, keep=set())
+            _mark(journal)
+        elif journal.kind == "apply" and journal.state in KEPT:
+            def keep(j: Journal, saved: str) -> str | None:
+                try:
+                    data = j.read_original(saved)
+                except FileNotFoundError:
+                    return None
+                name = f"files/{j.id}-{saved.rsplit('/', 1)[-1]}"
+                _ensure_dir(base_dir / "files")
+                atomic_write(base_dir / name, data, 0o600)
+                return f"{BASELINE}/{name}"
+
+            _merge(base, journal, keep)
+            _save_baseline(root, base)
+            _mark(journal)
+    for journal in journals:
+        if journal.state in SETTLED and (journal.kind == "uninstall" or _marked(journal)
+                                         or journal.state == "rolled-back"):
+            _drop_originals(journal)
+    _drop_orphans(root)
+    settled = [j for j in transactions(root) if j.state in SETTLED]
+    for journal in settled[:-KEEP_SETTLED] if len(settled) > KEEP_SETTLED else []:
+        if journal.state == "rolled-back" or _marked(journal):
+            _remove_tree(journal.dir)
+
+
+def _save_baseline(root: Root, base: Baseline) -> None:
+    path = root.path(f"{BASELINE}/state.json")
+    _ensure_dir(path.parent)
+    atomic_write(path, (json.dumps(base.to_json(), sort_keys=True) + "\n").encode(), 0o600)
+
+
+def _clear_kept(base_dir: Path, keep: set[str]) -> None:
+    files = base_dir / "files"
+    if files.is_dir():
+        for item in sorted(files.iterdir()):
+            if item.name not in keep:
+                checkpoint(f"unlink {item}")
+                item.unlink()
+        fsync_dir(files)
+
+
+def _drop_originals(journal: Journal) -> None:
+    orig = journal.dir / "orig"
+    if not orig.is_dir():
+        return
+    items = sorted(orig.iterdir())
+    for item in items:
+        checkpoint(f"unlink {item}")
+        item.unlink()
+    if items:
+        fsync_dir(orig)
+
+
+def _drop_orphans(root: Root) -> None:
+    """Transaction directories without a journal: a crash inside `Journal.begin`."""
+    base = root.path(TRANSACTIONS)
+    if not base.is_dir():
+        return
+    for item in sorted(base.iterdir()):
+        if item.is_dir() and not item.is_symlink() and not (item / "journal.jsonl").exists():
+            _remove_tree(item)
+
+
+def _remove_tree(directory: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(directory, topdown=False):
+        for name in filenames:
+            checkpoint(f"unlink {dirpath}/{name}")
+            os.unlink(os.path.join(dirpath, name))
+        for name in dirnames:
+            checkpoint(f"rmdir {dirpath}/{name}")
+            os.rmdir(os.path.join(dirpath, name))
+    checkpoint(f"rmdir {directory}")
+    directory.rmdir()
+    fsync_dir(directory.parent)

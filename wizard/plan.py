@@ -49,8 +49,9 @@ from wizard.render import (
     sysctl,
     updown,
 )
-from wizard.render.blocks import ManagedBlock, insert_block
+from wizard.render.blocks import BlockMarkerError, ManagedBlock, check_markers, insert_block
 from wizard.render.guard import checked
+from wizard.system.paths import TargetFileError
 
 FileReader = Callable[[str], "str | None"]
 """Reads a target path ("/etc/ipsec.conf") and returns its text, or None if absent."""
@@ -62,6 +63,7 @@ class _Files:
     def __init__(self, read: FileReader) -> None:
         self._read = read
         self._text: dict[str, str | None] = {}
+        self._checked: set[str] = set()
 
     def current(self, path: str) -> str | None:
         if path not in self._text:
@@ -70,6 +72,9 @@ class _Files:
 
     def block(self, path: str, block: ManagedBlock, mode: int) -> FileChange:
         before = self.current(path)
+        if path not in self._checked:
+            self._checked.add(path)
+            markers_ok(path, before, block.comment)
         after = insert_block(before, block)
         self._text[path] = after
         return FileChange(path, mode, before, after, block)
@@ -78,6 +83,22 @@ class _Files:
         before = self.current(path)
         self._text[path] = content
         return FileChange(path, mode, before, content)
+
+
+def markers_ok(path: str, text: str | None, comment: str = "#") -> None:
+    """Raise TargetFileError, naming the file and line, when its vpn-wizard markers are broken."""
+    if not text:
+        return
+    try:
+        check_markers(text, comment)
+    except BlockMarkerError as err:
+        raise TargetFileError(
+            path, f"has broken vpn-wizard markers: {err}",
+            "the wizard will not rewrite a file whose managed blocks it cannot delimit; "
+            "edit the file so that every '# BEGIN vpn-wizard NAME' line is followed by its "
+            "'# END vpn-wizard NAME' line (or delete both), then run the wizard again",
+            line=err.line,
+        ) from None
 
 
 def _ordinal(tunnel: Tunnel, index: int) -> str:
@@ -93,7 +114,9 @@ def build_plan(
     """Every step for `setup`, against the files `read` returns.
 
     The setup is assumed valid (see `wizard.model.validate`); the plan does not
-    second-guess it.
+    second-guess it. The box's files are: a shared file with broken
+    vpn-wizard markers, or a link or special file where the plan writes,
+    raises TargetFileError (path, line, what to fix) before anything is done.
 
     Args:
         setup: the model.

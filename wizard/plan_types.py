@@ -16,6 +16,11 @@ from wizard.render.blocks import ManagedBlock
 from wizard.secret import Secret
 
 
+def printable(text: str) -> str:
+    """`text` with the surrogate escapes of undecodable bytes shown as `\\xNN`."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclass(frozen=True)
 class Note:
     """Where and why the plan departs from the AWS document.
@@ -59,9 +64,11 @@ class FileChange:
         """A unified diff from `before` to `after`, every key masked unless `reveal`.
 
         Masking is by what the file is (wizard.redact): an operator's own key
-        in `ipsec.secrets` is masked as surely as the plan's `secrets`.
+        in `ipsec.secrets` is masked as surely as the plan's `secrets`. Bytes of
+        the operator's file that are not UTF-8 (kept as surrogate escapes so
+        apply writes them back unchanged) are shown as `\\xNN`.
         """
-        return Redactor(secrets, show=reveal).diff(self)
+        return printable(Redactor(secrets, show=reveal).diff(self))
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,9 @@ def watch(root: Root, transaction: str, *, poll: float = POLL) -> str:
         due = name == "pending-confirm" and time.time() >= float(state.get("deadline", 0))
         orphaned = name in ("applying", "rolling-back") and lock_is_free(root)
         if due or orphaned:
+            why = "not confirmed in time" if due else "the wizard died while applying"
+            # Said before acting, so the log explains a rollback even if this process dies in it.
+            print(f"revert timer: {transaction}: {why}; rolling back", flush=True)
             system = System.real(root)
             try:
                 result = rollback(
@@ -97,7 +100,6 @@ def watch(root: Root, transaction: str, *, poll: float = POLL) -> str:
                 )
             finally:
                 system.close()
-            why = "not confirmed in time" if due else "the wizard died while applying"
             print(f"revert timer: {transaction}: {why}; rolled back: ok={result.ok} "
                   f"{result.error or ''}", flush=True)
             if result.transaction is None or not result.changed:

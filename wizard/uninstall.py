@@ -3,9 +3,13 @@
 What the wizard added is known from the same plan that added it: its managed
 blocks (removed with `remove_block`, which also brings back the operator
 lines a block had commented out), the files it owns outright, the tunnel
-interfaces with their routes, the iptables rules, the heartbeat unit. Sysctls
-are put back to the value the journal recorded before the wizard first
-changed them; where no journal says, they are left alone and the step says so.
+interfaces with their routes, the iptables rules, the heartbeat unit. What
+the box was before the wizard comes from the journal's baseline
+(`wizard.journal.Baseline`): sysctls go back to their value before the wizard
+first changed them (where nothing says, they are left alone and the step says
+so); a whole file that replaced the operator's own one is put back, bytes,
+mode and owner, instead of being deleted; and strongSwan is stopped again if
+it was stopped before the first apply.
 
 The removal runs through the apply engine, journaled, so a failed uninstall
 is rolled back like a failed apply.
@@ -27,25 +31,57 @@ from wizard.apply import (
     file_undo,
     run_actions,
 )
+from wizard.journal import Baseline, baseline
 from wizard.model import Setup
 from wizard.operations import AddVtiLink, DaemonReload, LoadSwanctl, SetSysctl, SystemdUnit
+from wizard.plan import markers_ok
 from wizard.plan_types import Plan
 from wizard.render import interface, iptables
 from wizard.render.blocks import ManagedBlock, block_ids, insert_block, remove_block
 from wizard.system import System
+from wizard.system.files import kept_mode
 
 
-def _remove_file_block(path: str, block: ManagedBlock | None) -> Prepare:
+def _remove_file_block(
+    path: str, block: ManagedBlock | None, base: Baseline | None = None, ours: bytes = b"",
+    planned: int | None = None,
+) -> Prepare:
+    """Take the wizard's block (or whole file) out of `path`.
+
+    A whole file that replaced the operator's own one is put back as it was
+    (bytes, mode, owner: from the baseline) instead of being deleted. A whole
+    file no journal says the wizard wrote is removed only if it is exactly
+    what the wizard would write (`ours`); anything else there is the
+    operator's and stays.
+    """
+    entry = (base.files.get(path) if base else None) or {}
+
     def prepare(index: int, ctx: ActionContext) -> Prepared:
         files = ctx.system.files
         state = files.state(path)
+        original = base.original(ctx.system.root, path) if base and block is None else None
+        if original is not None:
+            mode = entry.get("mode") or 0o644
+            if state.data == original and state.mode == mode:
+                return Prepared(already=True)
+            undo = file_undo(index, ctx, path, state)
+            undo["dirs"] = []
+            return Prepared(undo=undo, do=lambda: files.write(
+                path, original, mode, entry.get("uid"), entry.get("gid")))
         if not state.exists:
             return Prepared(already=True)
         new: bytes | None
         if block is None:
+            if not entry and state.data != ours:
+                return Prepared(skipped=f"{path} was not written by the wizard (no journal "
+                                "records it, and it differs from the wizard's); left in place")
+            if entry.get("existed"):
+                return Prepared(skipped=f"{path} replaced the operator's own file, whose "
+                                "original is no longer kept; left in place")
             new = None
         else:
             text = state.data.decode("utf-8", "surrogateescape")  # type: ignore[union-attr]
+            markers_ok(path, text, block.comment)
             left = remove_block(text, block)
             if left == text:
                 return Prepared(already=True)
@@ -54,9 +90,17 @@ def _remove_file_block(path: str, block: ManagedBlock | None) -> Prepare:
             only_ours = not block_ids(left, block.comment) and left.strip() in (
                 "", skeleton.strip()
             )
+            if entry.get("existed"):  # the operator's file, however little is left of it
+                only_ours = False
             new = None if only_ours else left.encode("utf-8", "surrogateescape")
         undo = file_undo(index, ctx, path, state)
         undo["dirs"] = []
+        mode = state.mode or 0o644
+        before = entry.get("mode")
+        if (new is not None and entry.get("existed") and before is not None
+                and planned is not None and mode == kept_mode(before, planned)
+                and not block_ids(new.decode("utf-8", "surrogateescape"), "#")):
+            mode = before  # the wizard tightened it for its keys; the last of them is gone
 
         def do() -> None:
             if new is None:
@@ -64,7 +108,7 @@ def _remove_file_block(path: str, block: ManagedBlock | None) -> Prepare:
                 if posixpath.basename(posixpath.dirname(path)) == "vpn-wizard":
                     files.remove_empty_dirs([posixpath.dirname(path)])
             else:
-                files.write(path, new, state.mode or 0o644, state.uid, state.gid)
+                files.write(path, new, mode, state.uid, state.gid)
 
         return Prepared(undo=undo, do=do)
 
@@ -163,10 +207,16 @@ def _daemon_reload() -> Prepare:
     return prepare
 
 
-def _restart_strongswan() -> Prepare:
+def _restart_strongswan(was_running: bool | None = None) -> Prepare:
+    """Leave the IKE daemon as the wizard found it: stopped if it was, else restarted."""
+
     def prepare(index: int, ctx: ActionContext) -> Prepared:
         sw = ctx.system.strongswan
-        if not ctx.changed or not sw.installed() or not sw.running():
+        if not sw.installed() or not sw.running():
+            return Prepared(already=True)
+        if was_running is False:
+            return Prepared(undo={"kind": "strongswan", "was_running": True}, do=sw.stop)
+        if not ctx.changed:
             return Prepared(already=True)
         return Prepared(undo={"kind": "strongswan", "was_running": True},
                         do=lambda: sw.restart(()))
@@ -196,10 +246,17 @@ def _remove_dirs(dirs: list[str]) -> Prepare:
     return prepare
 
 
-def _reload_swanctl() -> Prepare:
+def _reload_swanctl(was_running: bool | None = None) -> Prepare:
+    """Leave the daemon as the wizard found it: stopped if it was, else reloaded."""
+
     def prepare(index: int, ctx: ActionContext) -> Prepared:
         sw = ctx.system.strongswan
-        if not ctx.changed or not sw.swanctl_installed() or sw.swanctl_conns() is None:
+        if not sw.swanctl_installed() or sw.swanctl_conns() is None:
+            return Prepared(already=True)
+        if was_running is False:
+            return Prepared(undo={"kind": "swanctl", "was_running": True},
+                            do=sw.stop_swanctl)
+        if not ctx.changed:
             return Prepared(already=True)
         return Prepared(undo={"kind": "swanctl", "was_running": True},
                         do=lambda: sw.load_swanctl((), restart=True))
@@ -208,7 +265,8 @@ def _reload_swanctl() -> Prepare:
 
 
 def uninstall_actions(
-    setup: Setup, plan: Plan, sysctl_before: dict[str, str], dirs: Sequence[str] = ()
+    setup: Setup, plan: Plan, sysctl_before: dict[str, str], dirs: Sequence[str] = (),
+    base: Baseline | None = None,
 ) -> list[Action]:
     """Every removal, in an order that never leaves a daemon reading half a config.
 
@@ -251,20 +309,28 @@ def uninstall_actions(
             if key in seen:
                 continue
             seen.add(key)
+            replaced = (change.block is None and base is not None
+                        and bool((base.files.get(change.path) or {}).get("data")))
             what = (f"remove block {change.block.block_id} from {change.path}" if change.block
+                    else f"restore the operator's {change.path}" if replaced
                     else f"rm {change.path}")
-            actions.append(Action("uninstall.files", what,
-                                  _remove_file_block(change.path, change.block)))
+            ours = change.after.encode("utf-8", "surrogateescape")
+            actions.append(Action("uninstall.files", what, _remove_file_block(
+                change.path, change.block, base, ours, change.mode)))
     if dirs:
         actions.append(Action("uninstall.files", "rmdir " + " ".join(dirs),
                               _remove_dirs(list(dirs))))
     if any(isinstance(op, DaemonReload) for op in ops):
         actions.append(Action("uninstall.daemons", "systemctl daemon-reload", _daemon_reload()))
     if any(isinstance(op, LoadSwanctl) for op in ops):
-        actions.append(Action("uninstall.daemons", "swanctl --load-all --noprompt",
-                              _reload_swanctl()))
+        stopped = base is not None and base.strongswan_running is False
+        actions.append(Action("uninstall.daemons", "systemctl stop strongswan" if stopped
+                              else "swanctl --load-all --noprompt",
+                              _reload_swanctl(base.strongswan_running if base else None)))
     else:
-        actions.append(Action("uninstall.daemons", "ipsec restart", _restart_strongswan()))
+        stopped = base is not None and base.strongswan_running is False
+        actions.append(Action("uninstall.daemons", "ipsec stop" if stopped else "ipsec restart",
+                              _restart_strongswan(base.strongswan_running if base else None)))
     return actions
 
 
@@ -281,10 +347,8 @@ def uninstall(
     fail_at: str | None = None,
 ) -> ApplyResult:
     """Remove everything `plan` adds; journaled and rolled back on failure."""
-    from wizard.apply import created_dirs, previous_sysctl_values
-
-    actions = uninstall_actions(setup, plan, previous_sysctl_values(system),
-                                created_dirs(system))
+    base = baseline(system.root)
+    actions = uninstall_actions(setup, plan, dict(base.sysctl), list(base.dirs), base)
     steps = [s for s in UNINSTALL_STEPS if any(a.step_id == s for a in actions)]
     return run_actions(actions, system, kind="uninstall", secrets=plan.secrets,
                        step_ids=steps, progress=progress, fail_at=fail_at)

@@ -52,6 +52,15 @@ class ManagedBlock:
     supersedes: str | None = None
     comment: str = "#"
 
+    def wrapped(self) -> str:
+        """The block inside what `create` puts around it, all between the markers."""
+        inner = self.create.replace("{block}", self.body.rstrip("\n") + "\n").rstrip("\n")
+        return (
+            f"{self.comment} {BEGIN} {self.block_id} (managed; edits here are replaced)\n"
+            f"{inner}\n"
+            f"{self.comment} {END} {self.block_id}\n"
+        )
+
     def marked(self) -> str:
         """The block with its markers, ending in a newline."""
         body = self.body.rstrip("\n")
@@ -62,15 +71,63 @@ class ManagedBlock:
         )
 
 
+class BlockMarkerError(ValueError):
+    """The managed-block markers in a file do not pair up; `line` is 1-based."""
+
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        super().__init__(message)
+
+
+def _marker_id(line: str, marker: str) -> str:
+    return line[len(marker) :].strip().split(" ", 1)[0]
+
+
+def check_markers(text: str, comment: str = "#") -> None:
+    """Refuse text whose vpn-wizard markers do not pair up, naming the line.
+
+    Every BEGIN must be followed by the END of the same id before any other
+    marker (blocks never nest), and an id appears once. Anything else means
+    a hand edit cut a block, and rewriting the file could then swallow or
+    duplicate the operator's lines: better to stop and say where.
+    """
+    begin, end = f"{comment} {BEGIN} ", f"{comment} {END} "
+    open_id: str | None = None
+    open_line = 0
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(begin):
+            block_id = _marker_id(line, begin)
+            if open_id is not None:
+                raise BlockMarkerError(
+                    number, f"opens block {block_id!r} inside block {open_id!r} "
+                    f"(BEGIN on line {open_line} has no END before it)")
+            if block_id in seen:
+                raise BlockMarkerError(number, f"opens block {block_id!r} a second time")
+            open_id, open_line = block_id, number
+            seen.add(block_id)
+        elif line.startswith(end) or line.rstrip() == end.rstrip():
+            block_id = _marker_id(line, end)
+            if open_id is None:
+                raise BlockMarkerError(number, f"closes block {block_id!r}, which no BEGIN "
+                                       "marker opened")
+            if block_id != open_id:
+                raise BlockMarkerError(number, f"closes block {block_id!r} while block "
+                                       f"{open_id!r} (line {open_line}) is open")
+            open_id = None
+    if open_id is not None:
+        raise BlockMarkerError(open_line, f"opens block {open_id!r}, and no END marker "
+                               "closes it")
+
+
 def _span(lines: list[str], block: ManagedBlock) -> tuple[int, int] | None:
+    check_markers("".join(lines), block.comment)
     begin = f"{block.comment} {BEGIN} {block.block_id} "
     end = f"{block.comment} {END} {block.block_id}"
     start = next((i for i, line in enumerate(lines) if line.startswith(begin)), None)
     if start is None:
         return None
-    stop = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip("\n") == end), None)
-    if stop is None:
-        raise ValueError(f"block {block.block_id!r} has a BEGIN marker but no END marker")
+    stop = next(i for i in range(start + 1, len(lines)) if lines[i].rstrip("\n") == end)
     return start, stop + 1
 
 
@@ -90,33 +147,44 @@ def insert_block(text: str | None, block: ManagedBlock) -> str:
     An existing block of the same id is replaced in place; otherwise the block
     goes after/before its anchor, or, with no anchor or anchor missing, at the
     end (through `create`). Idempotent: inserting the same block twice gives
-    the same text.
+    the same text. A file without a final newline keeps lacking one (the
+    operator's bytes outside the block do not change), and broken markers
+    raise BlockMarkerError naming the line.
     """
     marked = block.marked()
-    if text is None or text == "":
+    if text is None:
         return block.create.replace("{block}", marked)
     lines = text.splitlines(keepends=True)
-    if not lines[-1].endswith("\n"):
+    if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     span = _span(lines, block)
+    anchor = block.after or block.before
+    index = None
+    if anchor is not None:
+        pattern = re.compile(anchor)
+        index = next((i for i, line in enumerate(lines)
+                      if pattern.search(line) and not (span and span[0] <= i < span[1])), None)
+    # Where the anchor is missing, what `create` wraps around the block (a `config setup`
+    # line, a `charon {` section) goes inside the markers, so that removing the block
+    # gives the operator's file back byte for byte.
+    if index is None and anchor is not None and block.create != "{block}":
+        marked = block.wrapped()
     if span is not None:
         lines[span[0] : span[1]] = [marked]
+    elif index is None:
+        lines.append(marked)
     else:
-        anchor = block.after or block.before
-        index = None
-        if anchor is not None:
-            pattern = re.compile(anchor)
-            index = next((i for i, line in enumerate(lines) if pattern.search(line)), None)
-        if index is None:
-            if anchor is not None and block.create != "{block}":
-                lines.append(block.create.replace("{block}", marked))
-            else:
-                lines.append(marked)
-        else:
-            lines.insert(index + 1 if block.after else index, marked)
+        lines.insert(index + 1 if block.after else index, marked)
     result = "".join(lines)
     if block.supersedes:
         result = _disable(result, block)
+    return _same_ending(text, result)
+
+
+def _same_ending(original: str, result: str) -> str:
+    """`result` with `original`'s final-newline state (no newline added at the end)."""
+    if original and not original.endswith("\n") and result.endswith("\n"):
+        return result[:-1]
     return result
 
 
@@ -151,7 +219,7 @@ def remove_block(text: str, block: ManagedBlock) -> str:
             else line
             for line in lines
         ]
-    return "".join(lines)
+    return _same_ending(text, "".join(lines))
 
 
 def block_ids(text: str, comment: str = "#") -> list[str]:
