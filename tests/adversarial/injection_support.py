@@ -286,7 +286,8 @@ _NETWORKD_KEYS = {
 }
 _UNIT_KEYS = {
     "Unit": {"Description", "After", "Wants", "Before", "DefaultDependencies", "Conflicts"},
-    "Service": {"Type", "RemainAfterExit", "ExecStart", "ExecStop", "Restart", "RestartSec"},
+    "Service": {"Type", "RemainAfterExit", "ExecStart", "ExecStop", "Restart", "RestartSec",
+                "Environment"},
     "Install": {"WantedBy"},
 }
 
@@ -305,6 +306,8 @@ def check_networkd(setup: Setup, path: str, text: str) -> None:
 def check_unit(setup: Setup, path: str, text: str) -> None:
     for section, key, value in _ini(text):
         assert key in _UNIT_KEYS[section], (section, key)
+        if key == "Environment":  # fixed by the wizard, never from input
+            assert re.fullmatch(r"[A-Z_]+=[A-Za-z0-9_./-]+", value), value
         if key in ("ExecStart", "ExecStop"):
             words = shlex.split(value.lstrip("-"))
             assert all(re.fullmatch(r"[A-Za-z0-9_./,:-]+", w) for w in words), value

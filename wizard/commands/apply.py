@@ -27,8 +27,9 @@ from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.preflight import preflight
 from wizard.redact import Redactor
+from wizard.render import boot_guard as boot_unit
 from wizard.safe_text import printable
-from wizard.system import System
+from wizard.system import System, boot
 from wizard.system.executable import vpn_wizard_command
 from wizard.system.paths import Root
 
@@ -152,6 +153,9 @@ def wait_for_confirmation(system: System, transaction: str, timeout: float) -> i
     _say(f"Applied (transaction {transaction}). Keep these changes? Run 'vpn-wizard confirm'"
          + (" or type 'yes' here" if interactive else "")
          + f" within {timeout:.0f} s, otherwise everything is rolled back.")
+    if boot.armed(system.root):  # say every file the wizard writes, this one included
+        _say(f"Until then a power loss rolls back too: {boot_unit.UNIT} is in place, and is "
+             "removed again on confirm or rollback.")
     journal = Journal(system.root, transaction)
     deadline = time.monotonic() + timeout
     try:
