@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="live status of both tunnels and the heartbeat")
     _add_inputs(status)
+    status.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
+                        help="the panel's keys say what they would run instead of running it")
     status.add_argument("--once", action="store_true", help="print one snapshot and exit")
     status.add_argument("--json", action="store_true", help="with --once: JSON output")
 

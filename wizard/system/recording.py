@@ -126,6 +126,16 @@ class RecordingStrongswan:
     def stop_swanctl(self) -> None:
         self.log.append("systemctl stop strongswan")
 
+    def initiate(self, name: str) -> None:
+        from wizard.system.vici_source import initiate_command
+
+        self.log.append(initiate_command(name))
+
+    def terminate(self, name: str) -> None:
+        from wizard.system.vici_source import terminate_command
+
+        self.log.append(terminate_command(name))
+
 
 class RecordingSystemd:
     def __init__(self, inner: Systemd, log: list[str]) -> None:
