@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     heartbeat.add_argument("--interval", type=float, default=5.0, metavar="SECONDS")
     heartbeat.add_argument("--state-file", default="/run/vpn-wizard/heartbeat.json",
                            metavar="FILE")
+    heartbeat.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR",
+                           help="keep the state under DIR and send no packet (simulated)")
+    heartbeat.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
+                           help="say what would be pinged, and ping nothing")
     return parser
 
 

@@ -1181,10 +1181,8 @@ class LiveStatus:
         rule = drop_rule(peer)
 
         def unblock(system: System) -> None:
-            if system.dry_run:
-                # The recorded block changed nothing to look for: record the undo as such.
-                system.iptables.delete(FAILOVER_TABLE, FAILOVER_CHAIN, rule)
-                return
+            # A recording System answers `present` as the box would be after what it
+            # recorded, so a dry run's recorded block is undone by a recorded delete.
             for _ in range(MAX_RULE_COPIES):
                 if not system.iptables.present(FAILOVER_TABLE, FAILOVER_CHAIN, rule):
                     return
