@@ -192,40 +192,47 @@ def _notice(pilot: Pilot) -> str:
     return str(pilot.app.screen.query_one("#notice", Static).render())
 
 
-async def _press_key_and_confirm(pilot: Pilot, key: str, expect: str) -> str:
-    """A status panel key, its confirmation answered yes; the notice once it says `expect`."""
+async def _press_key_and_confirm(pilot: Pilot, key: str) -> tuple[str, str]:
+    """A status panel key, its confirmation answered yes: (what it asked, what it then said)."""
     await pilot.press(key)
     await _settle(pilot)
     dialog = pilot.app.screen
     assert isinstance(dialog, ConfirmDialog), f"{key} asked nothing"
-    said = str(dialog.body) + str(dialog.title)
+    asked = f"{dialog.title_text}\n{dialog.body}"
     await pilot.press("y")
-    await _wait_for(pilot, lambda: expect in _notice(pilot), f"{key}: {expect!r}")
-    return said
+    # Done when the "…" of a running action is replaced by its outcome, whatever it is.
+    await _wait_for(pilot, lambda: _notice(pilot) and not _notice(pilot).endswith("…"),
+                    f"the outcome of {key}")
+    return asked, _notice(pilot)
 
 
-async def _status_keys(pilot: Pilot, dry_run: bool) -> None:
-    """f, f again, u and d on the open status panel; each says what it did or would do."""
+async def _status_keys(pilot: Pilot, guard: Guard, dry_run: bool) -> None:
+    """f, f again, u and d on the open status panel: first nothing touched, then the words."""
     screen = pilot.app.screen
     assert isinstance(screen, StatusScreen)
+    outcomes = [await _press_key_and_confirm(pilot, "f"),
+                await _press_key_and_confirm(pilot, "f")]
+    await pilot.press("2")
+    outcomes += [await _press_key_and_confirm(pilot, "u"),
+                 await _press_key_and_confirm(pilot, "d")]
+    guard.assert_inert()  # before any wording: the keys touched nothing
     target = str(screen.query_one("#status-target", Static).render())
     if dry_run:
         assert target.startswith("Dry run: nothing was applied")
-        expect = "Dry run: would run"
-    else:
-        assert target.startswith("--root ")
-        expect = "in the simulated kernel under --root"
-    said = await _press_key_and_confirm(pilot, "f", expect)
-    assert ("Dry run: nothing will be done" in said) == dry_run
-    assert "iptables -t filter -A INPUT -s " in _notice(pilot)
-    await _press_key_and_confirm(pilot, "f", expect)
-    await pilot.press("2")
-    await _press_key_and_confirm(pilot, "u", expect)
-    await _press_key_and_confirm(pilot, "d", expect)
-    if dry_run:
-        assert "swanctl --terminate --ike Tunnel2" in _notice(pilot)
+        for asked, said in outcomes:
+            assert asked.startswith("Dry run: ") and "nothing will be done" in asked
+            assert said.startswith("Dry run: would run ") and said.endswith("Nothing was changed.")
+        assert "iptables -t filter -A INPUT -s " in outcomes[0][1]
+        assert "iptables -t filter -D INPUT -s " in outcomes[1][1]
+        assert "swanctl --initiate --ike Tunnel2 --child Tunnel2" in outcomes[2][1]
+        assert "swanctl --terminate --ike Tunnel2" in outcomes[3][1]
         diagnosis = str(screen.query_one("#diagnosis", Static).render())
         assert "nothing was applied" in diagnosis and "ipsec start" not in diagnosis
+    else:
+        assert target.startswith("--root ")
+        for asked, said in outcomes:
+            assert "changes only the simulated kernel" in asked
+            assert "in the simulated kernel under --root" in said, said
 
 
 @pytest.mark.asyncio
@@ -261,11 +268,11 @@ async def test_every_screen_of_a_dry_run_then_the_status_keys(
         await _settle(pilot)
         assert isinstance(app.screen, StatusStepScreen)
         seen.append(app.current)
-        assert "only show the command" in str(
-            app.screen.query_one("#status-placeholder", Static).render())
+        about = str(app.screen.query_one("#status-placeholder", Static).render())
         await pilot.press("s")
         await _settle(pilot)
-        await _status_keys(pilot, dry_run=True)
+        await _status_keys(pilot, guard, dry_run=True)
+        assert "only show the command" in about
     assert seen == [step.id for step in FLOW]
     assert tree(root, all_files=True) == before
 
@@ -292,7 +299,7 @@ async def test_a_real_run_under_a_root_acts_only_on_its_simulated_kernel(
         await pilot.press("ctrl+n")
         await _wait_for(pilot, lambda: isinstance(app.screen, StatusScreen), "the live panel")
         await _settle(pilot)
-        await _status_keys(pilot, dry_run=False)
+        await _status_keys(pilot, guard, dry_run=False)
     kernel = json.loads((root / "run/vpn-wizard-sim/kernel.json").read_text())
     assert kernel["iptables"].get("filter") is None  # blocked, then unblocked
     assert "initiated" not in kernel["strongswan"]  # brought up, then taken down
@@ -314,6 +321,5 @@ async def test_a_dry_run_on_this_box_may_look_but_not_touch(
             await _settle(pilot)
             await pilot.press("s")
             await _settle(pilot)
-            await _status_keys(pilot, dry_run=True)
+            await _status_keys(pilot, host_guard, dry_run=True)
             assert "-A INPUT" not in " ".join(host_guard.reads)
-    host_guard.assert_inert()
