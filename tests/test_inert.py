@@ -323,3 +323,28 @@ async def test_a_dry_run_on_this_box_may_look_but_not_touch(
             await _settle(pilot)
             await _status_keys(pilot, host_guard, dry_run=True)
             assert "-A INPUT" not in " ".join(host_guard.reads)
+
+
+# --------------------------------------------------------------------------- plain mode
+
+
+def test_plain_mode_dry_run_is_inert(tmp_path: Path, guard: Guard) -> None:
+    """`--plain --dry-run --root DIR`, every question answered and the dry run applied."""
+    import io
+
+    from rich.console import Console
+    from screens_support import CANNED_HOST, CANNED_INTERFACES
+    from test_plain_mode import TypingPrompter, args
+
+    from wizard.commands.plain import run_plain
+
+    root = seeded_root(tmp_path / "root").root
+    before = tree(root, all_files=True)
+    out = io.StringIO()
+    code = run_plain(args(root=str(root), dry_run=True),
+                     prompter=TypingPrompter({}, apply=True),
+                     console=Console(file=out, width=120), host=lambda: CANNED_HOST,
+                     interfaces=lambda: list(CANNED_INTERFACES))
+    assert code == 0, out.getvalue()
+    assert "Dry run: nothing was changed." in out.getvalue()
+    assert tree(root, all_files=True) == before
