@@ -105,7 +105,8 @@ class WizardApp(App[int]):
             heartbeat_command: the `vpn-wizard` path the heartbeat unit runs
                 (the real one from `run_app`; the default keeps snapshots stable).
             status_source: makes the live status source for the last step
-                (recorded data in tests); None reads this box (`LiveStatus`).
+                (recorded data in tests); None reads the target (`open_status`:
+                this box, or the --root's simulated kernel; recording in a dry run).
         """
         super().__init__()
         self.root = root or Root("/")
@@ -304,10 +305,11 @@ class WizardApp(App[int]):
         """Where the live status panel reads from: this box, for the tunnels of this setup."""
         if self._status_source is not None:
             return self._status_source(self.setup)
-        from wizard.status import Expected, LiveStatus, expected_from_setup
+        from wizard.status import Expected, expected_from_setup, open_status
 
         expected = expected_from_setup(self.setup) if self.setup else Expected(())
-        return LiveStatus(expected)
+        # The same target as the run: a dry run's keys record, a --root's act on its files.
+        return open_status(expected, self.root, dry_run=self.dry_run)
 
     def apply_blockers(self) -> list[str]:
         """Why the plan cannot be applied now, one line each (empty: it can)."""

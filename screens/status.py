@@ -15,7 +15,11 @@ a worker thread too, so a slow `iptables` never freezes the keys.
 
 Keys bring the selected tunnel up or down (vici initiate/terminate) and run
 the AWS document's failover test (DROP everything from the tunnel's VGW
-address), each behind a confirmation. `StatusApp` is `vpn-wizard status`.
+address), each behind a confirmation. The source carries them out through
+the same `System` as apply, so after a dry run they only record, and under
+`--root` they change only that directory's simulated kernel; a banner under
+the title and every confirmation say so (`wizard.status.Target`).
+`StatusApp` is `vpn-wizard status`.
 """
 
 from __future__ import annotations
@@ -302,6 +306,15 @@ class StatusScreen(Screen[None]):
         height: auto;
         padding: 0 1;
     }
+    StatusScreen #status-target {
+        height: auto;
+        padding: 0 1;
+        color: $warning;
+        text-style: bold;
+    }
+    StatusScreen #status-target.-live {
+        display: none;
+    }
     StatusScreen #tunnels {
         height: auto;
     }
@@ -361,6 +374,7 @@ class StatusScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("vpn-wizard · tunnel status", id="status-title")
+        yield Static("", id="status-target", classes="-live")
         yield Static("", id="status-head")
         yield Horizontal(id="tunnels")
         yield Static("", id="diagnosis")
@@ -451,6 +465,16 @@ class StatusScreen(Screen[None]):
     def watch_snapshot(self, snapshot: StatusSnapshot | None) -> None:
         if snapshot is None:
             return
+        banner = snapshot.target.banner()
+        target = self.query_one("#status-target", Static)
+        target.set_class(banner is None, "-live")
+        target.update(Text(banner or ""))
+        title = "vpn-wizard · tunnel status"
+        if snapshot.target.dry_run:
+            title += " · DRY RUN"
+        elif snapshot.target.root is not None:
+            title += f" · --root {snapshot.target.root}"
+        self.query_one("#status-title", Static).update(Text(title))
         self.query_one("#status-head", Static).update(headline(snapshot))
         container = self.query_one("#tunnels", Horizontal)
         layout = tuple(t.name for t in snapshot.tunnels)
@@ -559,6 +583,20 @@ class StatusScreen(Screen[None]):
 
     def _confirm(self, title: str, body: Text, yes: str, action: Callable[[], str],
                  after: Callable[[], None] | None = None) -> None:
+        snapshot = self.snapshot
+        target = snapshot.target if snapshot is not None else None
+        if target is not None and target.dry_run:
+            # Say it before the question, not after: nothing will run.
+            title = f"Dry run: {title[0].lower()}{title[1:]}"
+            body = Text.assemble(
+                ("Dry run: nothing will be done. The command is only recorded and "
+                 "shown.\n\n", "bold"), body)
+            yes = "Show command"
+        elif target is not None and target.root is not None:
+            body = Text.assemble(
+                (f"--root {target.root}: this changes only the simulated kernel kept "
+                 "there, not this machine.\n\n", "bold"), body)
+
         def answered(confirmed: bool | None) -> None:
             if not confirmed:
                 self._notice("Nothing was changed.")

@@ -1,8 +1,9 @@
 """Step 13: what the run did, and the door to the live status of both tunnels.
 
 After a real apply the live panel (`screens.status.StatusScreen`) opens by
-itself; after a dry run it opens on request, and then shows this box as it
-really is (nothing applied), which is the honest answer to "are my tunnels up?".
+itself; after a dry run it opens on request, says it shows a dry run, and
+its keys only show the command each would run (the source records through
+`System.recording`, see `wizard.status.open_status`).
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ class StatusStepScreen(StepScreen):
         else:
             said = Text("Nothing on this box was changed.", style="bold green")
         yield Static(said, id="status-said")
-        yield Static(Text("The live status shows both tunnels, their traffic and the heartbeat, "
-                          "and can bring a tunnel up or down. From a shell: vpn-wizard status.",
-                          style="dim"), id="status-placeholder")
+        if wizard.dry_run:
+            about = ("The live status shows the tunnels this plan would set up, read from the "
+                     "box as it is now. This was a dry run: its keys only show the command "
+                     "each would run. From a shell: vpn-wizard --dry-run status.")
+        else:
+            about = ("The live status shows both tunnels, their traffic and the heartbeat, "
+                     "and can bring a tunnel up or down. From a shell: vpn-wizard status.")
+        yield Static(Text(about, style="dim"), id="status-placeholder")
         yield Button("Live status (s)", id="live-status")
 
     def on_mount(self) -> None:

@@ -34,17 +34,22 @@ from status_fixtures import (
 from wizard.commands.status import EXIT_DOWN, EXIT_NOTHING, EXIT_UP, format_text, run_status
 from wizard.plan import build_plan
 from wizard.status import (
+    DRY_RUN_FINDING,
     Expected,
     ExpectedTunnel,
     IkeSa,
+    LiveStatus,
+    Target,
     best_ike,
     build_snapshot,
     diagnose,
     expected_from_root,
     human_duration,
+    open_status,
 )
-from wizard.system import iptables_status, netlink_status, statusall, vici_source
+from wizard.system import System, iptables_status, netlink_status, statusall, vici_source
 from wizard.system.paths import Root
+from wizard.system.simulated import SimStatusReaders
 
 # --------------------------------------------------------------------------- statusall
 
@@ -303,25 +308,115 @@ def test_read_mangle_says_why_it_cannot() -> None:
     assert "Permission denied" in source
 
 
-def test_failover_block_is_idempotent() -> None:
-    rules: list[tuple[str, ...]] = []
+def test_failover_block_is_idempotent(tmp_path: Path) -> None:
+    """Blocking twice adds one rule; unblocking removes it (here in a --root's simulated kernel)."""
+    root = Root(tmp_path)
+    source = open_status(lab_expected(), root, dry_run=False)
+    source.block_peer("Tunnel1")
+    source.block_peer("Tunnel1")
+    state = json.loads((tmp_path / "run/vpn-wizard-sim/kernel.json").read_text())
+    assert state["iptables"] == {"filter": {"INPUT": [["-s", "198.51.100.1", "-j", "DROP"]]}}
+    assert source.peer_blocked("Tunnel1")
+    source.unblock_peer("Tunnel1")
+    assert not source.peer_blocked("Tunnel1")
+    assert json.loads((tmp_path / "run/vpn-wizard-sim/kernel.json").read_text())["iptables"] == {}
 
-    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-        flag, rule = argv[1], tuple(argv[2:])
-        if flag == "-C":
-            return subprocess.CompletedProcess(argv, 0 if rule in rules else 1, "", "")
-        if flag == "-A":
-            rules.append(rule)
-        elif flag == "-D":
-            rules.remove(rule)
-        return subprocess.CompletedProcess(argv, 0, "", "")
 
-    iptables_status.block_source("198.51.100.1", run)
-    iptables_status.block_source("198.51.100.1", run)
-    assert rules == [("INPUT", "-s", "198.51.100.1", "-j", "DROP")]
-    assert iptables_status.source_blocked("198.51.100.1", run)
-    iptables_status.unblock_source("198.51.100.1", run)
-    assert rules == []
+# --------------------------------------------------------------------------- the keys' seam
+
+
+class _FakeIptables:
+    """An iptables adapter that keeps rules in a list, like `CommandIptables` on a real box."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.rules: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def present(self, table: str, chain: str, rule: list[str]) -> bool:
+        return (table, chain, tuple(rule)) in self.rules
+
+    def append(self, table: str, chain: str, rule: list[str]) -> None:
+        self.log.append(" ".join(["iptables", "-t", table, "-A", chain, *rule]))
+        self.rules.append((table, chain, tuple(rule)))
+
+    def delete(self, table: str, chain: str, rule: list[str]) -> None:
+        self.log.append(" ".join(["iptables", "-t", table, "-D", chain, *rule]))
+        self.rules.remove((table, chain, tuple(rule)))
+
+
+def test_keys_act_through_the_system_seam_on_the_live_box(tmp_path: Path) -> None:
+    """On `/` the keys use the System's adapters (the real ones in production), nothing else."""
+    system = System.real(Root(tmp_path))  # any System: its adapters are what the keys use
+    fake = _FakeIptables(system.log)
+    system.iptables = fake
+    asked: list[str] = []
+    system.strongswan.initiate = lambda name: asked.append(f"up {name}")  # type: ignore[method-assign]
+    system.strongswan.terminate = lambda name: asked.append(f"down {name}")  # type: ignore[method-assign]
+    source = LiveStatus(lab_expected(), system=system, readers=SimStatusReaders(Root(tmp_path)))
+    assert source.block_peer("Tunnel2") == "dropping all packets from 198.51.100.2 (Tunnel2's AWS endpoint)"
+    source.block_peer("Tunnel2")
+    assert fake.rules == [("filter", "INPUT", ("-s", "198.51.100.2", "-j", "DROP"))]
+    source.unblock_peer("Tunnel2")
+    assert fake.rules == []
+    assert source.initiate("Tunnel1") == "asked strongSwan to bring Tunnel1 up"
+    source.terminate("Tunnel1")
+    assert asked == ["up Tunnel1", "down Tunnel1"]
+
+
+def test_dry_run_keys_only_record_and_say_so(tmp_path: Path) -> None:
+    """Under --dry-run every key goes through System.recording: a line in the log, nothing done."""
+    source = open_status(lab_expected(), Root(tmp_path), dry_run=True)
+    assert source.system.dry_run
+    said = source.block_peer("Tunnel1")
+    assert said == ("Dry run: would run iptables -t filter -A INPUT -s 198.51.100.1 -j DROP. "
+                    "Nothing was changed.")
+    assert "iptables -t filter -D INPUT -s 198.51.100.1 -j DROP" in source.unblock_peer("Tunnel1")
+    assert "swanctl --initiate --ike Tunnel2 --child Tunnel2" in source.initiate("Tunnel2")
+    assert "swanctl --terminate --ike Tunnel2" in source.terminate("Tunnel2")
+    assert list(tmp_path.iterdir()) == []  # not even the simulated kernel's file
+
+
+def test_root_keys_change_only_the_simulated_kernel(tmp_path: Path) -> None:
+    """Under --root the keys act on the root's simulated daemon, and the snapshot shows it."""
+    from wizard.commands.apply import run_apply
+
+    answers = tmp_path / "answers.toml"
+    from wizard.answers import save_answers
+
+    setup = lab_setup()
+    # The simulated box has lo and eth0 only: no LAN interface to forward from.
+    save_answers(answers, replace(setup, choices=replace(setup.choices, lan_interfaces=())),
+                 include_secrets=True)
+    root = tmp_path / "root"
+    root.mkdir()
+    code = run_apply(argparse.Namespace(root=str(root), answers=str(answers), import_path=None,
+                                        no_confirm=True, confirm_timeout=120))
+    assert code == 0
+    source = open_status(lab_expected(), Root(root), dry_run=False)
+    first = source.snapshot()
+    assert first.source == "simulated" and first.daemon_running
+    assert first.target.root == str(root) and not first.target.dry_run
+    assert [t.link is not None and t.link.up for t in first.tunnels] == [True, True]
+    assert all(r.present for t in first.tunnels for r in t.routes)
+    assert all(r.present for t in first.tunnels for r in t.rules)
+    assert [t.ike_state for t in first.tunnels] == ["down", "down"]
+    said = source.initiate("Tunnel1")
+    assert said.startswith("asked strongSwan to bring Tunnel1 up in the simulated kernel")
+    assert source.snapshot().tunnels[0].ike_state == "CONNECTING"
+    source.terminate("Tunnel1")
+    assert source.snapshot().tunnels[0].ike_state == "down"
+    text = format_text(source.snapshot())
+    assert text.startswith(f"--root {root}: the kernel and strongSwan shown are simulated")
+
+
+def test_dry_run_diagnosis_says_nothing_was_applied() -> None:
+    """After a dry run the panel does not tell the operator to start strongSwan."""
+    snapshot = replace(not_running_snapshot(), target=Target(dry_run=True))
+    findings = diagnose(snapshot)
+    assert findings == [DRY_RUN_FINDING]
+    assert "ipsec start" not in format_text(snapshot)
+    assert format_text(snapshot).startswith("Dry run: nothing was applied to this box.")
+    assert snapshot.to_json()["target"] == {"dry_run": True, "root": None, "live": False}
 
 
 # --------------------------------------------------------------------------- expectations

@@ -68,6 +68,16 @@ def test_snapshot_nothing_applied(snap_compare: Callable[..., bool]) -> None:
     assert snap_compare(app, terminal_size=SIZE)
 
 
+def test_snapshot_after_a_dry_run(snap_compare: Callable[..., bool]) -> None:
+    """A dry run's panel: the banner says so, the diagnosis says nothing was applied."""
+    from dataclasses import replace
+
+    from wizard.status import Target
+
+    app = _app(replace(not_running_snapshot(), target=Target(dry_run=True)))
+    assert snap_compare(app, terminal_size=SIZE)
+
+
 def test_snapshots_hold_no_secret_and_no_host_detail() -> None:
     files = sorted(SNAPSHOTS.glob("*.svg"))
     if not files:

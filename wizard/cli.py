@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="live status of both tunnels and the heartbeat")
     _add_inputs(status)
+    status.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
+                        help="the panel's keys say what they would run instead of running it")
     status.add_argument("--once", action="store_true", help="print one snapshot and exit")
     status.add_argument("--json", action="store_true", help="with --once: JSON output")
 
@@ -86,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     heartbeat.add_argument("--interval", type=float, default=5.0, metavar="SECONDS")
     heartbeat.add_argument("--state-file", default="/run/vpn-wizard/heartbeat.json",
                            metavar="FILE")
+    heartbeat.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR",
+                           help="keep the state under DIR and send no packet (simulated)")
+    heartbeat.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
+                           help="say what would be pinged, and ping nothing")
     return parser
 
 

@@ -23,7 +23,10 @@ nothing) but from the wizard's own view (`Expected`): the setup given on the
 command line, or the wizard's managed blocks on the box.
 
 This module is pure apart from `LiveStatus`, whose host access all goes
-through `wizard.system`; tests build snapshots from recorded data.
+through `wizard.system`: reading through `StatusReaders` (this machine, or
+the simulated kernel under `--root`), acting only through a `System` (the
+recording one under `--dry-run`), chosen in one place, `open_status`.
+Tests build snapshots from recorded data.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from wizard.render.blocks import BEGIN, END
 
 if TYPE_CHECKING:
     from wizard.model import Setup
+    from wizard.system import System
     from wizard.system.paths import Root
 
 VICI_SOCKET = "/var/run/charon.vici"
@@ -50,7 +54,7 @@ INTERFACES = "/etc/network/interfaces"
 IPTABLES_RULES = "/etc/vpn-wizard/iptables.rules"
 HEARTBEAT_UNIT = "/etc/systemd/system/vpn-wizard-heartbeat.service"
 
-Source = Literal["vici", "ipsec statusall", "none"]
+Source = Literal["vici", "ipsec statusall", "simulated", "none"]
 
 
 # --------------------------------------------------------------------------- values
@@ -259,6 +263,57 @@ class TunnelStatus:
 
 
 @dataclass(frozen=True)
+class Target:
+    """Which box a snapshot describes, and whether the panel's keys may change it.
+
+    The panel and `vpn-wizard status` show it in words, so an operator never
+    mistakes a dry run or a `--root` directory for the tunnels of this box,
+    and never believes a key changed something it only recorded.
+
+    Attributes:
+        dry_run: `--dry-run`: nothing was applied, and the keys only record
+            the command each would run (through `System.recording`).
+        root: the `--root` directory, or None for this machine's own `/`.
+            Under a root the kernel and the daemon are the simulated ones
+            kept in that directory (`wizard.system.simulated`).
+    """
+
+    dry_run: bool = False
+    root: str | None = None
+
+    @property
+    def live(self) -> bool:
+        """This machine's own tunnels, and keys that really act on them."""
+        return not self.dry_run and self.root is None
+
+    def banner(self) -> str | None:
+        """One sentence on what is shown and what the keys do; None for the live box."""
+        if self.dry_run:
+            where = "this box" if self.root is None else f"--root {self.root}"
+            return (
+                f"Dry run: nothing was applied to {where}. The tunnels are those the plan "
+                "would set up, read from the box as it is now; the keys u, d and f show the "
+                "command each would run, and run nothing."
+            )
+        if self.root is not None:
+            return (
+                f"--root {self.root}: the kernel and strongSwan shown are simulated in "
+                f"{self.root}/run/vpn-wizard-sim/kernel.json, not this machine's; no peer "
+                "answers there, and the keys change only that file."
+            )
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "root": self.root, "live": self.live}
+
+
+DRY_RUN_FINDING = (
+    "Dry run: nothing was applied, so these tunnels are not expected to be up; "
+    "apply the plan (vpn-wizard, or vpn-wizard apply) to bring them up."
+)
+
+
+@dataclass(frozen=True)
 class StatusSnapshot:
     """One reading of the truth for every expected tunnel.
 
@@ -273,6 +328,7 @@ class StatusSnapshot:
         heartbeat_updated: when the heartbeat last wrote it (None: no file).
         heartbeat_interval: the heartbeat's own interval, to judge staleness.
         notes: readers that failed, in plain words (never silently skipped).
+        target: which box this is (a dry run, a --root directory, or this box).
     """
 
     taken_at: float
@@ -286,6 +342,7 @@ class StatusSnapshot:
     heartbeat_updated: float | None = None
     heartbeat_interval: float | None = None
     notes: tuple[str, ...] = ()
+    target: Target = Target()
 
     @property
     def applied(self) -> bool:
@@ -313,6 +370,7 @@ class StatusSnapshot:
             "all_up": self.all_up,
             "tunnels": [_tunnel_json(t) for t in self.tunnels],
             "notes": list(self.notes),
+            "target": self.target.to_json(),
             "diagnosis": diagnose(self),
         }
 
@@ -628,6 +686,7 @@ def build_snapshot(
     heartbeat: HeartbeatState | None = None,
     heartbeat_file: str = STATE_FILE,
     notes: Sequence[str] = (),
+    target: Target = Target(),
 ) -> StatusSnapshot:
     """Put what the readers returned together, tunnel by tunnel. Pure.
 
@@ -684,6 +743,7 @@ def build_snapshot(
         heartbeat_updated=heartbeat.updated if heartbeat else None,
         heartbeat_interval=heartbeat.interval if heartbeat else None,
         notes=tuple(all_notes),
+        target=target,
     )
 
 
@@ -755,7 +815,14 @@ def diagnose(snapshot: StatusSnapshot) -> list[str]:
             "No tunnels configured by vpn-wizard on this box: no plan has been applied yet "
             "(run vpn-wizard, or vpn-wizard apply)."
         ]
-    if not snapshot.daemon_running:
+    if snapshot.target.dry_run:
+        # Nothing was applied: a daemon that is not running is what a dry run
+        # leaves, not a fault to fix. Where one runs, the box's own state is
+        # still worth comparing with the plan.
+        found.append(DRY_RUN_FINDING)
+        if not snapshot.daemon_running:
+            return [*found, *snapshot.notes]
+    elif not snapshot.daemon_running:
         detail = f" ({snapshot.daemon_detail})" if snapshot.daemon_detail else ""
         found.append(f"strongSwan is not running{detail} — start it with 'ipsec start'.")
     for index, tunnel in enumerate(snapshot.tunnels):
@@ -862,86 +929,39 @@ def _diagnose_heartbeat(snapshot: StatusSnapshot) -> list[str]:
 # --------------------------------------------------------------------------- the live source
 
 
-class LiveStatus:
-    """The real source: strongSwan, the kernel, iptables and the heartbeat file of this box.
+StrongswanReading = tuple[Source, bool, str, list[IkeSa], "list[str] | None"]
+"""(source, running, detail, IKE SAs, loaded conns or None when unknown)."""
 
-    One `snapshot()` opens one vici session (or runs `ipsec statusall` when
-    there is no vici socket), one netlink socket and one `iptables -t mangle
-    -S`, and reads one small file. It is safe to call from any thread; the
-    status panel calls it from a worker thread.
 
-    Args:
-        expected: the tunnels to report on.
-        heartbeat_file: local path of the heartbeat's state file.
-        vici_socket: charon's vici socket.
-        clock: wall-clock time, for `taken_at`.
+@runtime_checkable
+class StatusReaders(Protocol):
+    """Where `LiveStatus` reads the daemon, the links and the rules of one target.
+
+    `HostReaders` reads this machine (vici or `ipsec statusall`, netlink,
+    `iptables -t mangle -S`); `wizard.system.simulated.SimStatusReaders`
+    reads the simulated kernel kept under a `--root` directory. Reading only:
+    what changes the target goes through `System`, like apply.
     """
 
-    def __init__(
-        self,
-        expected: Expected,
-        *,
-        heartbeat_file: str = STATE_FILE,
-        vici_socket: str = VICI_SOCKET,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.expected = expected
-        self.heartbeat_file = heartbeat_file
+    def strongswan(self, notes: list[str]) -> StrongswanReading: ...
+    def links(self, names: Sequence[str]) -> tuple[dict[str, LinkStatus], list[Route]]: ...
+    def mangle(self) -> tuple[list[str] | None, str]: ...
+    def watch_strongswan(self, stop: threading.Event, notify: Callable[[str], None]) -> None: ...
+    def watch_netlink(self, stop: threading.Event, notify: Callable[[str], None]) -> None: ...
+
+
+class HostReaders:
+    """This machine's strongSwan, kernel and iptables, read without changing anything.
+
+    Args:
+        vici_socket: charon's vici socket.
+    """
+
+    def __init__(self, vici_socket: str = VICI_SOCKET) -> None:
         self.vici_socket = vici_socket
-        self.clock = clock
-        self._lock = threading.Lock()
 
-    # -- reading ---------------------------------------------------------------
-
-    def snapshot(self) -> StatusSnapshot:
-        """Read everything once."""
-        with self._lock:
-            return self._snapshot()
-
-    def _snapshot(self) -> StatusSnapshot:
-        from wizard.system import iptables_status, netlink_status
-
-        notes: list[str] = []
-        source, running, detail, sas, loaded = self._strongswan(notes)
-        names = [t.name for t in self.expected.tunnels]
-        links: dict[str, LinkStatus] | None = {}
-        routes: list[Route] | None = []
-        mangle: list[str] | None = None
-        rules_source = "not read: no tunnels to check"
-        if names:
-            try:
-                links, routes = netlink_status.read(names)
-            except Exception as err:  # pyroute2 raises its own errors for netlink failures
-                links, routes = None, None
-                notes.append(f"netlink could not be read: {err}")
-            mangle, rules_source = iptables_status.read_mangle()
-            if mangle is None and any(t.rules for t in self.expected.tunnels):
-                notes.append(f"mangle rules not checked: {rules_source}")
-        try:
-            beat = read_state(self.heartbeat_file)
-        except (OSError, ValueError) as err:
-            beat = None
-            notes.append(f"heartbeat state unreadable: {err}")
-        return build_snapshot(
-            self.expected,
-            taken_at=self.clock(),
-            source=source,
-            daemon_running=running,
-            daemon_detail=detail,
-            sas=sas,
-            loaded_conns=loaded,
-            links=links,
-            routes=routes,
-            mangle=mangle,
-            rules_source=rules_source,
-            heartbeat=beat,
-            heartbeat_file=self.heartbeat_file,
-            notes=notes,
-        )
-
-    def _strongswan(
-        self, notes: list[str]
-    ) -> tuple[Source, bool, str, list[IkeSa], list[str] | None]:
+    def strongswan(self, notes: list[str]) -> StrongswanReading:
+        """vici when charon serves it, else `ipsec statusall`."""
         from wizard.system import statusall, vici_source
 
         if Path(self.vici_socket).exists():
@@ -971,6 +991,141 @@ class LiveStatus:
             list(result.conns),
         )
 
+    def links(self, names: Sequence[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
+        from wizard.system import netlink_status
+
+        return netlink_status.read(names)
+
+    def mangle(self) -> tuple[list[str] | None, str]:
+        from wizard.system import iptables_status
+
+        return iptables_status.read_mangle()
+
+    def watch_strongswan(self, stop: threading.Event, notify: Callable[[str], None]) -> None:
+        from wizard.system import vici_source
+
+        vici_source.listen(self.vici_socket, stop, notify)
+
+    def watch_netlink(self, stop: threading.Event, notify: Callable[[str], None]) -> None:
+        from wizard.system import netlink_status
+
+        netlink_status.watch(stop, notify)
+
+
+FAILOVER_TABLE = "filter"
+FAILOVER_CHAIN = "INPUT"
+MAX_RULE_COPIES = 16
+"""`unblock_peer` removes at most this many copies of the DROP rule (a loop bound, not a limit
+anyone should reach: `block_peer` adds one only when none is there)."""
+
+
+def drop_rule(address: str) -> list[str]:
+    """The document's failover test rule for one VGW address (`iptables -A INPUT` ... this)."""
+    return ["-s", address, "-j", "DROP"]
+
+
+class LiveStatus:
+    """A target's tunnels, read by `readers` and changed only through a `System`.
+
+    One `snapshot()` opens one vici session (or runs `ipsec statusall` when
+    there is no vici socket), one netlink socket and one `iptables -t mangle
+    -S` on this machine, or reads one JSON file under `--root`; and reads the
+    heartbeat's small state file. It is safe to call from any thread; the
+    status panel calls it from a worker thread.
+
+    The keys' actions (`initiate`, `terminate`, `block_peer`, `unblock_peer`)
+    go through `system`, the same seam apply uses: `System.recording` under
+    `--dry-run` only records the command, the simulated kernel under
+    `--root` changes only its file, and only `System.real` on `/` acts on
+    this machine. Which one is used follows from `target` in `open_status`;
+    nothing here can reach the host except through `system` and `readers`.
+
+    Args:
+        expected: the tunnels to report on.
+        system: what the keys act through; None for this machine's (made on first use).
+        readers: what the snapshots read; None for this machine's (`HostReaders`).
+        target: which box this is, shown by the panel and `status`.
+        heartbeat_file: local path of the heartbeat's state file.
+        vici_socket: charon's vici socket, for the default `HostReaders`.
+        clock: wall-clock time, for `taken_at`.
+    """
+
+    def __init__(
+        self,
+        expected: Expected,
+        *,
+        system: System | None = None,
+        readers: StatusReaders | None = None,
+        target: Target = Target(),
+        heartbeat_file: str = STATE_FILE,
+        vici_socket: str = VICI_SOCKET,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.expected = expected
+        self._system = system
+        self.readers: StatusReaders = readers or HostReaders(vici_socket)
+        self.target = target
+        self.heartbeat_file = heartbeat_file
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    @property
+    def system(self) -> System:
+        """The seam the keys act through (this machine's real one unless given)."""
+        if self._system is None:
+            from wizard.system import System
+            from wizard.system.paths import Root
+
+            self._system = System.real(Root("/"))
+        return self._system
+
+    # -- reading ---------------------------------------------------------------
+
+    def snapshot(self) -> StatusSnapshot:
+        """Read everything once."""
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> StatusSnapshot:
+        notes: list[str] = []
+        source, running, detail, sas, loaded = self.readers.strongswan(notes)
+        names = [t.name for t in self.expected.tunnels]
+        links: dict[str, LinkStatus] | None = {}
+        routes: list[Route] | None = []
+        mangle: list[str] | None = None
+        rules_source = "not read: no tunnels to check"
+        if names:
+            try:
+                links, routes = self.readers.links(names)
+            except Exception as err:  # pyroute2 raises its own errors for netlink failures
+                links, routes = None, None
+                notes.append(f"netlink could not be read: {err}")
+            mangle, rules_source = self.readers.mangle()
+            if mangle is None and any(t.rules for t in self.expected.tunnels):
+                notes.append(f"mangle rules not checked: {rules_source}")
+        try:
+            beat = read_state(self.heartbeat_file)
+        except (OSError, ValueError) as err:
+            beat = None
+            notes.append(f"heartbeat state unreadable: {err}")
+        return build_snapshot(
+            self.expected,
+            taken_at=self.clock(),
+            source=source,
+            daemon_running=running,
+            daemon_detail=detail,
+            sas=sas,
+            loaded_conns=loaded,
+            links=links,
+            routes=routes,
+            mangle=mangle,
+            rules_source=rules_source,
+            heartbeat=beat,
+            heartbeat_file=self.heartbeat_file,
+            notes=notes,
+            target=self.target,
+        )
+
     # -- controls --------------------------------------------------------------
 
     def _tunnel(self, name: str) -> ExpectedTunnel:
@@ -979,66 +1134,106 @@ class LiveStatus:
                 return tunnel
         raise KeyError(name)
 
+    def _peer(self, name: str) -> str:
+        peer = self._tunnel(name).aws_outside_ip
+        if not peer:
+            raise KeyError(f"{name}: its AWS endpoint is not known")
+        return peer
+
+    def _did(self, action: Callable[[System], None], done: str) -> str:
+        """Run one key's action through the seam; say what was done, or only recorded."""
+        system = self.system
+        before = len(system.log)
+        action(system)
+        commands = "; ".join(system.log[before:]) or "nothing (already so)"
+        if self.target.dry_run:
+            return f"Dry run: would run {commands}. Nothing was changed."
+        if self.target.root is not None:
+            return f"{done} in the simulated kernel under --root {self.target.root} ({commands})"
+        return done
+
     def initiate(self, name: str) -> str:
         """Ask charon to bring tunnel `name` up (vici `initiate`, returning at once)."""
-        from wizard.system import vici_source
-
         self._tunnel(name)
-        vici_source.initiate(self.vici_socket, name)
-        return f"asked strongSwan to bring {name} up"
+        return self._did(lambda s: s.strongswan.initiate(name),
+                         f"asked strongSwan to bring {name} up")
 
     def terminate(self, name: str) -> str:
         """Ask charon to take tunnel `name` down (vici `terminate` of its IKE SA)."""
-        from wizard.system import vici_source
-
         self._tunnel(name)
-        vici_source.terminate(self.vici_socket, name)
-        return f"asked strongSwan to take {name} down"
+        return self._did(lambda s: s.strongswan.terminate(name),
+                         f"asked strongSwan to take {name} down")
 
     def block_peer(self, name: str) -> str:
-        """The document's failover test: drop everything from this tunnel's VGW address."""
-        from wizard.system import iptables_status
+        """The document's failover test: drop everything from this tunnel's VGW address, once."""
+        peer = self._peer(name)
+        rule = drop_rule(peer)
 
-        peer = self._tunnel(name).aws_outside_ip
-        if not peer:
-            raise KeyError(f"{name}: its AWS endpoint is not known")
-        iptables_status.block_source(peer)
-        return f"dropping all packets from {peer} ({name}'s AWS endpoint)"
+        def block(system: System) -> None:
+            if not system.iptables.present(FAILOVER_TABLE, FAILOVER_CHAIN, rule):
+                system.iptables.append(FAILOVER_TABLE, FAILOVER_CHAIN, rule)
+
+        return self._did(block, f"dropping all packets from {peer} ({name}'s AWS endpoint)")
 
     def unblock_peer(self, name: str) -> str:
-        """Undo `block_peer`."""
-        from wizard.system import iptables_status
+        """Undo `block_peer` (every copy of its rule)."""
+        peer = self._peer(name)
+        rule = drop_rule(peer)
 
-        peer = self._tunnel(name).aws_outside_ip
-        if not peer:
-            raise KeyError(f"{name}: its AWS endpoint is not known")
-        iptables_status.unblock_source(peer)
-        return f"no longer dropping packets from {peer}"
+        def unblock(system: System) -> None:
+            # A recording System answers `present` as the box would be after what it
+            # recorded, so a dry run's recorded block is undone by a recorded delete.
+            for _ in range(MAX_RULE_COPIES):
+                if not system.iptables.present(FAILOVER_TABLE, FAILOVER_CHAIN, rule):
+                    return
+                system.iptables.delete(FAILOVER_TABLE, FAILOVER_CHAIN, rule)
+
+        return self._did(unblock, f"no longer dropping packets from {peer}")
 
     def peer_blocked(self, name: str) -> bool:
         """Whether the failover test's DROP rule for this tunnel is in place."""
-        from wizard.system import iptables_status
-
         peer = self._tunnel(name).aws_outside_ip
-        return bool(peer) and iptables_status.source_blocked(peer)
+        return bool(peer) and self.system.iptables.present(
+            FAILOVER_TABLE, FAILOVER_CHAIN, drop_rule(peer or "")
+        )
 
     # -- events ----------------------------------------------------------------
 
     def watch_strongswan(self, stop: threading.Event, notify: Callable[[str], None]) -> None:
         """Call `notify` on every IKE/CHILD SA up or down event until `stop` is set.
 
-        Returns at once when there is no vici socket (nothing to listen to:
-        the panel then falls back to its interval refresh).
+        Returns at once when there is nothing to listen to (no vici socket, a
+        simulated daemon): the panel then keeps to its interval refresh.
         """
-        from wizard.system import vici_source
-
-        vici_source.listen(self.vici_socket, stop, notify)
+        self.readers.watch_strongswan(stop, notify)
 
     def watch_netlink(self, stop: threading.Event, notify: Callable[[str], None]) -> None:
         """Call `notify` on every link, address or route change until `stop` is set."""
-        from wizard.system import netlink_status
+        self.readers.watch_netlink(stop, notify)
 
-        netlink_status.watch(stop, notify)
+
+def open_status(expected: Expected, root: Root, *, dry_run: bool) -> LiveStatus:
+    """The status source for a target, acting and reading only where the target allows.
+
+    The one place that turns `--dry-run`/`--root` into a source, for the TUI
+    and `vpn-wizard status` alike, with the same choice apply makes:
+    `System.recording(root)` for a dry run, `System.real(root)` otherwise
+    (a simulated kernel under any root but `/`); and the simulated kernel's
+    readers under a root, this machine's only on `/`.
+    """
+    from wizard.system import System
+    from wizard.system.simulated import SimStatusReaders
+
+    system = System.recording(root) if dry_run else System.real(root)
+    readers: StatusReaders = SimStatusReaders(root) if system.simulated else HostReaders()
+    target = Target(dry_run=dry_run, root=None if root.is_host else str(root.root))
+    return LiveStatus(
+        expected,
+        system=system,
+        readers=readers,
+        target=target,
+        heartbeat_file=str(root.path(STATE_FILE)),
+    )
 
 
 __all__ = [
@@ -1046,14 +1241,17 @@ __all__ = [
     "EventSource",
     "Expected",
     "ExpectedTunnel",
+    "HostReaders",
     "IkeSa",
     "LinkStatus",
     "LiveStatus",
     "Route",
     "RouteCheck",
     "RuleCheck",
+    "StatusReaders",
     "StatusSnapshot",
     "StatusSource",
+    "Target",
     "TunnelControls",
     "TunnelStatus",
     "build_snapshot",
@@ -1061,4 +1259,5 @@ __all__ = [
     "expected_from_root",
     "expected_from_setup",
     "human_duration",
+    "open_status",
 ]

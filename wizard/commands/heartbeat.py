@@ -3,6 +3,12 @@
 The pinger is the system's `ping` (one argv per ping, never a shell): it is
 setuid or has the capability raw ICMP needs, which this process may lack,
 and it is what the AWS document itself uses.
+
+`--dry-run` and `--root DIR` mean what they mean everywhere else: a dry run
+says what it would ping and where it would keep its state, and does
+neither; under a root the state file is kept in DIR and no packet leaves
+this machine (the root's kernel is simulated, with no tunnel to ping
+through), so every target counts as silent.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import sys
 import time
 from types import FrameType
 
-from wizard.heartbeat import Heartbeat
+from wizard.heartbeat import Heartbeat, Pinger
 from wizard.safe_text import printable
+from wizard.system.paths import Root
 
 _RTT = re.compile(r"time[=<]\s*([0-9.]+)\s*ms")
 
@@ -54,6 +61,11 @@ def system_ping(address: str, timeout: float) -> float | None:
     return rtt if rtt is not None else 0.0
 
 
+def no_peer(address: str, timeout: float) -> float | None:
+    """The pinger under `--root`: a simulated kernel has no tunnel, so nothing ever answers."""
+    return None
+
+
 def run_heartbeat(args: argparse.Namespace) -> int:
     """Ping every target each interval until SIGTERM/SIGINT; exit 0 then, 2 on bad arguments."""
     targets: list[str] = []
@@ -66,6 +78,26 @@ def run_heartbeat(args: argparse.Namespace) -> int:
     if not args.interval > 0:
         print("vpn-wizard heartbeat: --interval must be positive", file=sys.stderr)
         return 2
+    root = Root(getattr(args, "root", "/") or "/")
+    state_file = args.state_file
+    pinger: Pinger = system_ping
+    where = ""
+    if not root.is_host:
+        try:
+            state_file = str(root.path(args.state_file))
+        except ValueError as err:
+            print(f"vpn-wizard heartbeat: --state-file under --root: {err}", file=sys.stderr)
+            return 2
+        pinger = no_peer
+        where = f" (--root {root.root}: simulated, no packet is sent)"
+    if getattr(args, "dry_run", False):
+        print(
+            f"vpn-wizard heartbeat: dry run: would ping {' '.join(targets)} every "
+            f"{args.interval:g} s and keep its state in {state_file}{where}. "
+            "Nothing was sent or written.",
+            file=sys.stderr,
+        )
+        return 0
 
     stopping = False
 
@@ -85,9 +117,9 @@ def run_heartbeat(args: argparse.Namespace) -> int:
     try:
         beat = Heartbeat(
             targets,
-            system_ping,
+            pinger,
             interval=args.interval,
-            state_file=args.state_file,
+            state_file=state_file,
             clock=time.time,
             sleep=sleep,
         )
@@ -96,7 +128,7 @@ def run_heartbeat(args: argparse.Namespace) -> int:
         return 2
     print(
         f"vpn-wizard heartbeat: pinging {' '.join(targets)} every {args.interval:g} s; "
-        f"state in {printable(args.state_file)}",
+        f"state in {printable(state_file)}{printable(where)}",
         file=sys.stderr,
         flush=True,
     )

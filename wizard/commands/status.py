@@ -9,6 +9,12 @@ Exit status of `--once` (and of the panel when it quits):
 
 Which tunnels to expect comes from `--answers`/`--import` when given, else
 from the wizard's managed blocks on the box (`wizard.status.expected_from_root`).
+
+`--dry-run` and `--root DIR` are honoured as everywhere else
+(`wizard.status.open_status`): under `--root` the simulated kernel in DIR is
+read instead of this machine, and under either the panel's keys act only
+through the same recording or simulated `System` as apply. The first line
+of the output says which it is.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import json
 import sys
 from typing import TextIO
 
-from wizard.heartbeat import STATE_FILE
 from wizard.safe_text import printable
 from wizard.status import (
     Expected,
@@ -29,6 +34,7 @@ from wizard.status import (
     expected_from_root,
     expected_from_setup,
     human_duration,
+    open_status,
 )
 from wizard.system.paths import Root
 
@@ -63,9 +69,10 @@ def expected_for(args: argparse.Namespace) -> Expected:
 
 
 def make_source(args: argparse.Namespace) -> LiveStatus:
-    """The real source for this box (raises _InputProblem like `expected_for`)."""
+    """The source for the target the command line names (raises _InputProblem like
+    `expected_for`): this box, a `--root` directory's simulated kernel, or a dry run."""
     root = Root(getattr(args, "root", "/") or "/")
-    return LiveStatus(expected_for(args), heartbeat_file=str(root.path(STATE_FILE)))
+    return open_status(expected_for(args), root, dry_run=bool(getattr(args, "dry_run", False)))
 
 
 def exit_code(snapshot: StatusSnapshot) -> int:
@@ -78,6 +85,9 @@ def exit_code(snapshot: StatusSnapshot) -> int:
 def format_text(snapshot: StatusSnapshot) -> str:
     """A few plain lines per tunnel: what an operator or a cron mail wants to read."""
     lines = []
+    banner = snapshot.target.banner()
+    if banner:
+        lines.append(banner)
     daemon = snapshot.daemon_detail or ("running" if snapshot.daemon_running else "not running")
     lines.append(f"strongSwan: {daemon} (read via {snapshot.source})")
     for t in snapshot.tunnels:

@@ -99,6 +99,14 @@ class Strongswan(Protocol):
         self, conns: Sequence[str], *, restart: bool, timeout: float = 30.0
     ) -> None: ...
     def stop_swanctl(self) -> None: ...
+    # The status panel's keys (whichever backend loaded the conn):
+    def initiate(self, name: str) -> None:
+        """Start bringing conn `name` up; returns at once, the daemon's events tell the rest."""
+        ...
+
+    def terminate(self, name: str) -> None:
+        """Take conn `name` down: delete its IKE SA and with it the CHILD SAs."""
+        ...
 
 
 class Systemd(Protocol):

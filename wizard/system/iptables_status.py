@@ -1,4 +1,4 @@
-"""The mangle rules as they are, and the document's failover test, through `iptables`.
+"""The mangle rules as they are, read through `iptables -t mangle -S`.
 
 Reading: one `iptables -t mangle -S` per refresh. python-iptables is not a
 dependency of the project, and it binds libiptc, which sees only the legacy
@@ -10,9 +10,10 @@ command is right in both worlds.
 0x64/0xffffffff`), so `rule_present` compares rules after normalising both
 sides the same way; it is pure and tested on recorded output.
 
-The failover test is the AWS document's own: `iptables -A INPUT -s <VGW
-PUBLIC IP> -j DROP`, undone with `-D`, each preceded by a `-C` so that
-neither adds a second copy nor fails on a missing one.
+Reading only. The failover test's rule (the AWS document's `iptables -A
+INPUT -s <VGW PUBLIC IP> -j DROP`) is added and removed through a `System`'s
+iptables adapter, like every other change (`wizard.status.LiveStatus`), so
+a dry run records it and `--root` simulates it.
 """
 
 from __future__ import annotations
@@ -108,36 +109,3 @@ def read_mangle(run: Runner = _run, binary: str = "iptables") -> tuple[list[str]
         reason = detail[-1] if detail else f"exit status {proc.returncode}"
         return None, f"{binary} -t mangle -S failed: {reason}"
     return proc.stdout.splitlines(), SOURCE
-
-
-def drop_rule(address: str) -> list[str]:
-    """The document's failover test rule for one VGW address (chain INPUT, table filter)."""
-    return ["-s", address, "-j", "DROP"]
-
-
-def source_blocked(address: str, run: Runner = _run, binary: str = "iptables") -> bool:
-    """Whether the failover test's DROP rule for `address` is in place."""
-    return run([binary, "-C", "INPUT", *drop_rule(address)]).returncode == 0
-
-
-def block_source(address: str, run: Runner = _run, binary: str = "iptables") -> None:
-    """`iptables -A INPUT -s ADDRESS -j DROP`, as the document's failover test says, once.
-
-    Raises:
-        OSError: iptables refused (the message carries its error).
-    """
-    if source_blocked(address, run, binary):
-        return
-    _checked(run([binary, "-A", "INPUT", *drop_rule(address)]))
-
-
-def unblock_source(address: str, run: Runner = _run, binary: str = "iptables") -> None:
-    """Remove the failover test's DROP rule (every copy of it)."""
-    while source_blocked(address, run, binary):
-        _checked(run([binary, "-D", "INPUT", *drop_rule(address)]))
-
-
-def _checked(proc: subprocess.CompletedProcess[str]) -> None:
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise OSError(detail[-1] if detail else f"iptables exited {proc.returncode}")

@@ -88,19 +88,34 @@ class RecordingSysctl:
 
 
 class RecordingIptables:
+    """Reads rules through `inner`, as changed by the changes it recorded.
+
+    A caller that deletes "while the rule is present" (uninstall, the
+    status panel's failover test) would otherwise loop forever in a dry
+    run: the recorded delete changes nothing `inner` can see. So what was
+    recorded is remembered, and reads answer as the box would look after it.
+    """
+
     def __init__(self, inner: Iptables, log: list[str], *, can_check: bool) -> None:
         self.inner = inner
         self.log = log
         self.can_check = can_check
+        self._recorded: dict[tuple[str, str, tuple[str, ...]], bool] = {}
+        """(table, chain, rule) -> present after the recorded changes."""
 
     def present(self, table: str, chain: str, rule: Sequence[str]) -> bool:
+        recorded = self._recorded.get((table, chain, tuple(rule)))
+        if recorded is not None:
+            return recorded
         return self.can_check and self.inner.present(table, chain, rule)
 
     def append(self, table: str, chain: str, rule: Sequence[str]) -> None:
         self.log.append(_line("iptables", "-t", table, "-A", chain, *rule))
+        self._recorded[(table, chain, tuple(rule))] = True
 
     def delete(self, table: str, chain: str, rule: Sequence[str]) -> None:
         self.log.append(_line("iptables", "-t", table, "-D", chain, *rule))
+        self._recorded[(table, chain, tuple(rule))] = False
 
 
 class RecordingStrongswan:
@@ -137,6 +152,16 @@ class RecordingStrongswan:
 
     def stop_swanctl(self) -> None:
         self.log.append("systemctl stop strongswan")
+
+    def initiate(self, name: str) -> None:
+        from wizard.system.vici_source import initiate_command
+
+        self.log.append(initiate_command(name))
+
+    def terminate(self, name: str) -> None:
+        from wizard.system.vici_source import terminate_command
+
+        self.log.append(terminate_command(name))
 
 
 class RecordingSystemd:

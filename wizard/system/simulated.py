@@ -18,10 +18,12 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Interface
 from typing import Any
 
+from wizard.status import IkeSa, LinkStatus, Route, StrongswanReading
 from wizard.system.base import Address, HostError, LinkInfo, VtiInfo
 from wizard.system.files import atomic_write
 from wizard.system.paths import Root
@@ -287,7 +289,12 @@ class SimStrongswan:
 
     def stop(self) -> None:
         self.log.append("ipsec stop")
-        self.sim.update(lambda s: s["strongswan"].update(running=False, conns=[]))
+
+        def change(state: dict[str, Any]) -> None:
+            state["strongswan"].update(running=False, conns=[])
+            state["strongswan"].pop("initiated", None)
+
+        self.sim.update(change)
 
     # The swanctl backend: the same daemon, "loading" /etc/swanctl/conf.d/*.conf.
 
@@ -324,7 +331,46 @@ class SimStrongswan:
 
     def stop_swanctl(self) -> None:
         self.log.append("systemctl stop strongswan")
-        self.sim.update(lambda s: s["strongswan"].update(running=False, vici_conns=[]))
+
+        def change(state: dict[str, Any]) -> None:
+            state["strongswan"].update(running=False, vici_conns=[])
+            state["strongswan"].pop("initiated", None)
+
+        self.sim.update(change)
+
+    # The status panel's keys. No peer answers a simulated daemon, so an
+    # initiated conn stays CONNECTING until it is terminated or the daemon stops.
+
+    def initiate(self, name: str) -> None:
+        from wizard.system.vici_source import initiate_command
+
+        self.log.append(initiate_command(name))
+
+        def change(state: dict[str, Any]) -> None:
+            daemon = state["strongswan"]
+            loaded = set(daemon.get("conns", [])) | set(daemon.get("vici_conns", []))
+            if not daemon["running"]:
+                raise HostError(f"initiate {name}: strongSwan is not running (simulated)")
+            if name not in loaded:
+                raise HostError(f"initiate {name}: no connection {name} is loaded (simulated)")
+            daemon["initiated"] = sorted({*daemon.get("initiated", []), name})
+
+        self.sim.update(change)
+
+    def terminate(self, name: str) -> None:
+        from wizard.system.vici_source import terminate_command
+
+        self.log.append(terminate_command(name))
+
+        def change(state: dict[str, Any]) -> None:
+            daemon = state["strongswan"]
+            if name not in daemon.get("initiated", []):
+                raise HostError(f"terminate {name}: no IKE SA found (simulated)")
+            daemon["initiated"] = [n for n in daemon["initiated"] if n != name]
+            if not daemon["initiated"]:
+                del daemon["initiated"]
+
+        self.sim.update(change)
 
 
 class SimSystemd:
@@ -368,3 +414,80 @@ class SimSystemd:
     def disable_now(self, unit: str) -> None:
         self.log.append(f"systemctl disable --now {unit}")
         self._set(unit, False, False)
+
+
+SIM_SOURCE = "simulated kernel (mangle table)"
+
+
+class SimStatusReaders:
+    """The simulated kernel under `--root`, read for the status panel; it never saves.
+
+    It answers what `wizard.status.HostReaders` answers on a real box, from
+    the same file the simulated adapters change, so `vpn-wizard status --root
+    DIR` after `apply --root DIR` shows the links, routes and rules apply
+    made there, and nothing of this machine. No peer answers a simulated
+    daemon: a conn is CONNECTING once initiated, never ESTABLISHED.
+    """
+
+    def __init__(self, root: Root) -> None:
+        self.sim = SimState(root, writable=False)
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            return self.sim.load()
+        except (OSError, ValueError) as err:
+            raise HostError(f"the simulated kernel's state {STATE_PATH} is unreadable: "
+                            f"{err}") from None
+
+    def strongswan(self, notes: list[str]) -> StrongswanReading:
+        try:
+            daemon = self._load()["strongswan"]
+        except (HostError, KeyError, TypeError) as err:
+            notes.append(str(err))
+            return "simulated", False, "simulated state unreadable", [], None
+        if not daemon.get("installed", True):
+            return "simulated", False, "not installed (simulated)", [], None
+        if not daemon.get("running"):
+            return "simulated", False, "simulated daemon stopped", [], None
+        conns = sorted({*daemon.get("conns", []), *daemon.get("vici_conns", [])})
+        sas = [IkeSa(name, "CONNECTING") for name in daemon.get("initiated", [])]
+        return "simulated", True, "strongSwan (simulated, no peer)", sas, conns
+
+    def links(self, names: Sequence[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
+        state = self._load()
+        found: dict[str, LinkStatus] = {}
+        for name in names:
+            link = state["links"].get(name)
+            if link is None:
+                continue
+            vti = link.get("vti") or {}
+            found[name] = LinkStatus(
+                name=name,
+                up=bool(link["up"]),
+                mtu=int(link["mtu"]),
+                kind=link.get("kind"),
+                ikey=vti.get("ikey"),
+                okey=vti.get("okey"),
+                local=vti.get("local"),
+                remote=vti.get("remote"),
+                addresses=tuple(
+                    (f"{local}/{prefix}", f"{peer}/{prefix}" if peer else None)
+                    for local, peer, prefix in link.get("addrs", [])
+                ),
+            )
+        routes = [Route(str(dst), dev, metric) for dst, dev, metric in state["routes"]]
+        return found, routes
+
+    def mangle(self) -> tuple[list[str] | None, str]:
+        try:
+            chains = self._load()["iptables"].get("mangle", {})
+        except (HostError, KeyError, TypeError, AttributeError) as err:
+            return None, str(err)
+        return [" ".join(["-A", chain, *rule]) for chain, rules in chains.items()
+                for rule in rules], SIM_SOURCE
+
+    def watch_strongswan(self, stop: threading.Event, notify: Callable[[str], None]) -> None:
+        """Nothing to listen to: the panel keeps to its interval refresh."""
+
+    def watch_netlink(self, stop: threading.Event, notify: Callable[[str], None]) -> None:
+        """Nothing to listen to: the panel keeps to its interval refresh."""

@@ -88,3 +88,13 @@ class IpsecStrongswan:
 
     def stop_swanctl(self) -> None:
         self.vici.stop()
+
+    def initiate(self, name: str) -> None:
+        from wizard.system import vici_source
+
+        vici_source.control("initiate", name, self.log)
+
+    def terminate(self, name: str) -> None:
+        from wizard.system import vici_source
+
+        vici_source.control("terminate", name, self.log)

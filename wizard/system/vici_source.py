@@ -179,6 +179,42 @@ def terminate(
     _command(path, session_factory, "terminate", {"ike": name, "timeout": "-1"})
 
 
+def initiate_command(name: str) -> str:
+    """The `swanctl` line that does what `initiate` does, for logs and dry runs."""
+    return f"swanctl --initiate --ike {name} --child {name}"
+
+
+def terminate_command(name: str) -> str:
+    """The `swanctl` line that does what `terminate` does."""
+    return f"swanctl --terminate --ike {name}"
+
+
+def control(
+    what: str,
+    name: str,
+    log: list[str],
+    path: str = SOCKET,
+    session_factory: Callable[[str], Any] | None = None,
+) -> None:
+    """`initiate` or `terminate` conn `name` for a `Strongswan` adapter, logged like a command.
+
+    Raises:
+        HostError: no daemon on the socket, or it refused (the message says which).
+    """
+    from wizard.system.base import HostError
+
+    log.append(initiate_command(name) if what == "initiate" else terminate_command(name))
+    run = initiate if what == "initiate" else terminate
+    try:
+        run(path, name, session_factory or connect)
+    except (FileNotFoundError, ConnectionRefusedError):
+        raise HostError(
+            f"{what} {name}: strongSwan does not answer on {path} (is it running, with vici?)"
+        ) from None
+    except (OSError, ViciError) as err:
+        raise HostError(f"{what} {name}: {err}") from None
+
+
 def _command(
     path: str, session_factory: Callable[[str], Any], what: str, message: dict[str, str]
 ) -> None:
