@@ -15,7 +15,7 @@ from wizard.fields import show
 from wizard.journal import unfinished
 from wizard.model import Problem, Setup
 from wizard.render import swanctl
-from wizard.render.blocks import BEGIN, END
+from wizard.render.blocks import lines_outside_blocks
 from wizard.render.ipsec import IPSEC_CONF, IPSEC_SECRETS, existing_conns
 from wizard.system import System
 from wizard.system.paths import Root
@@ -73,16 +73,9 @@ def conflicting_secrets(setup: Setup, ipsec_secrets: str | None) -> list[Problem
     if setup.choices.backend != "stroke" or not ipsec_secrets:
         return []
     problems: list[Problem] = []
-    depth = 0
-    for number, line in enumerate(ipsec_secrets.splitlines(), start=1):
-        if line.startswith(f"# {BEGIN} "):
-            depth += 1
-            continue
-        if line.startswith(f"# {END} "):
-            depth = max(0, depth - 1)
-            continue
+    for number, line in lines_outside_blocks(ipsec_secrets):
         match = _SECRET_LINE.match(line)
-        if depth or not match:
+        if not match:
             continue
         selectors = match.group(1).split()
         for index, tunnel in enumerate(setup.tunnels):

@@ -18,6 +18,7 @@ All functions here are pure text transformations.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 BEGIN = "BEGIN vpn-wizard"
@@ -220,6 +221,23 @@ def remove_block(text: str, block: ManagedBlock) -> str:
             for line in lines
         ]
     return _same_ending(text, "".join(lines))
+
+
+def lines_outside_blocks(text: str, comment: str = "#") -> Iterator[tuple[int, str]]:
+    """The operator's own lines of `text` (1-based number, line): those outside every block.
+
+    What the operator wrote by hand is what a new plan can collide with (a
+    second conn or key for the same peer); the wizard's own blocks are
+    replaced by the plan, so they never count.
+    """
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(f"{comment} {BEGIN} "):
+            depth += 1
+        elif line.startswith(f"{comment} {END} "):
+            depth = max(0, depth - 1)
+        elif not depth:
+            yield number, line
 
 
 def block_ids(text: str, comment: str = "#") -> list[str]:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from wizard.model import Setup, Tunnel
-from wizard.render.blocks import BEGIN, END, ManagedBlock
+from wizard.render.blocks import ManagedBlock, lines_outside_blocks
 
 IPSEC_CONF = "/etc/ipsec.conf"
 IPSEC_SECRETS = "/etc/ipsec.secrets"
@@ -137,16 +137,7 @@ def existing_conns(text: str) -> dict[str, ExistingConn]:
     """
     conns: dict[str, ExistingConn] = {}
     conn: ExistingConn | None = None
-    depth = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith(f"# {BEGIN} "):
-            depth += 1
-            continue
-        if line.startswith(f"# {END} "):
-            depth = max(0, depth - 1)
-            continue
-        if depth:
-            continue
+    for number, line in lines_outside_blocks(text):
         match = _CONN.match(line)
         if match:
             conn = None
