@@ -96,23 +96,25 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _describe(st: os.stat_result) -> str:
-    mode = st.st_mode
+def describe_file_type(mode: int) -> str:
+    """What a non-regular file is, in an operator's words, for a refusal that says what is there."""
     if stat.S_ISLNK(mode):
         return "a symbolic link"
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
 
 
 def _refusal(target: str, st: os.stat_result, name: str, dir_fd: int, want: str) -> TargetFileError:
-    what = _describe(st)
+    what = describe_file_type(st.st_mode)
     if stat.S_ISLNK(st.st_mode):
         with contextlib.suppress(OSError):
             what += f" (to {os.readlink(name, dir_fd=dir_fd)})"

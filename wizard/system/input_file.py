@@ -14,6 +14,8 @@ import os
 import stat
 from pathlib import Path
 
+from wizard.system.files import describe_file_type
+
 MAX_INPUT_BYTES = 1024 * 1024
 """The cap on any input file or pasted text: an AWS configuration is a few kilobytes
 (the seed is 23 kB), an answers file less."""
@@ -56,7 +58,9 @@ def read_input(path: str | Path, limit: int = MAX_INPUT_BYTES) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise InputFileError(name, f"this is {_kind(info.st_mode)}, not a regular file")
+            what = describe_file_type(info.st_mode)
+            raise InputFileError(name, f"this is {what}, not a regular file"
+                                 if what != "not a regular file" else "this is not a regular file")
         if info.st_size > limit:
             raise InputFileError(name, too_large(info.st_size))
         chunks: list[bytes] = []
@@ -74,17 +78,3 @@ def read_input(path: str | Path, limit: int = MAX_INPUT_BYTES) -> bytes:
         raise InputFileError(name, f"cannot read the file: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
