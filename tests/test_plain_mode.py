@@ -33,9 +33,10 @@ from seed_setup import SEED_PSKS
 from textual.widgets import Checkbox, SelectionList
 
 from wizard import inputs
-from wizard.commands.plain import Prompter, Session, ask_all, run_plain
+from wizard.commands.plain import Prompter, ask_all, run_plain
 from wizard.plan import build_plan
 from wizard.questions import BY_ID, Context, Option, host_defaults
+from wizard.session import HostDefaults, Session
 from wizard.system.paths import Root
 
 DOWN, UP, ENTER = "\x1b[B", "\x1b[A", "\r"
@@ -124,10 +125,8 @@ def quiet() -> Console:
 
 
 def plain_setup(root: Path, answers: dict[str, Any]):
-    loaded = inputs.load(EXAMPLE, None, Root(root))
-    context = Context(CANNED_INTERFACES)
-    session = Session(host_defaults(loaded.setup, context, loaded.sources), context,
-                      inputs.marks_on(Root(root)), {})
+    session = Session(Root(root), host=HostDefaults.probe(Root(root), CANNED_INTERFACES))
+    assert session.load(EXAMPLE, None), session.import_error
     prompter = TypingPrompter(answers)
     return ask_all(session, prompter, quiet()), prompter
 

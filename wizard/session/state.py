@@ -33,6 +33,8 @@ from wizard.system.host import Check, blocking
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root, TargetFileError
 
+#: Where ctrl+s and plain mode offer to save the answers.
+DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"
 #: Where a value came from, besides answers/import/default (wizard.answers) and "detected".
 SOURCE_OPERATOR = "answers"
 
