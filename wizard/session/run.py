@@ -150,7 +150,7 @@ class ApplyRun:
         def out(state: State, sentence: str) -> Outcome:
             return Outcome(state, sentence, result, (), log, notes, result.transaction)
 
-        if self.dry_run:
+        if self.dry_run and result.ok:
             return out("recorded", "Dry run: nothing was changed.")
         if not result.ok:
             error = self.masked(str(result.error))

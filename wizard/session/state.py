@@ -13,7 +13,7 @@ same `Session` state, so they cannot build different plans.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -179,6 +179,22 @@ class Session:
         self.host = self.host.with_interfaces(interfaces)
         if self.setup is not None and "choices.physical_interface" not in self.answers:
             self.setup, self.sources = self.host(self.setup, self.sources)
+
+    def take_flags(self, flags: Mapping[str, str | None]) -> list[str]:
+        """Answers given as command-line flags (question id -> value; None: not given).
+
+        They go through the questions exactly as an answers file's or a screen's
+        values do, and win over both. Returns why each refused one was refused.
+        """
+        refused = []
+        for question_id, value in flags.items():
+            if value is None:
+                continue
+            self.answer(question_id, value)
+            if question_id in self.drafts:
+                refused.append(f"{QUESTIONS_BY_ID[question_id].label}: "
+                               f"{self.drafts[question_id]}")
+        return refused
 
     # ------------------------------------------------------------------ answers
 
