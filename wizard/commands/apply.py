@@ -120,7 +120,8 @@ def _report(run: ApplyRun, outcome: Outcome) -> int:
     if outcome.state == "pending":
         assert outcome.transaction is not None
         return _report(run, wait_for_confirmation(run, outcome.transaction))
-    _say(outcome.sentence, err=outcome.exit_code != EXIT_OK)
+    _say(outcome.sentence, err=outcome.state in ("refused", "failed", "not-kept",
+                                                 "rollback-failed", "crashed"))
     return outcome.exit_code
 
 
@@ -129,7 +130,7 @@ def wait_for_confirmation(run: ApplyRun, transaction: str) -> Outcome:
     interactive = sys.stdin is not None and sys.stdin.isatty()
     _say(f"Applied (transaction {transaction}). Keep these changes? Run 'vpn-wizard confirm'"
          + (" or type 'yes' here" if interactive else "")
-         + f" within {run.seconds_left()} s, otherwise everything is rolled back.")
+         + f" within {run.confirm_timeout or 0:.0f} s, otherwise everything is rolled back.")
     if boot.armed(run.root):  # say every file the wizard writes, this one included
         _say(f"Until then a power loss rolls back too: {boot_unit.UNIT} is in place, and is "
              "removed again on confirm or rollback.")
