@@ -91,6 +91,14 @@ class WizardApp(App[int]):
     import_format: _Shared[str | None] = _Shared()
     import_notes: _Shared[tuple[str, ...]] = _Shared()
     import_error: _Shared[str | None] = _Shared()
+    import_file: _Shared[Callable[..., bool]] = _Shared()
+    import_text: _Shared[Callable[[str], bool]] = _Shared()
+    field_value: _Shared[Callable[[Question], Value]] = _Shared()
+    answer: _Shared[Callable[[str, Value], None]] = _Shared()
+    active_drafts: _Shared[Callable[[], dict[str, str]]] = _Shared()
+    step_problems: _Shared[Callable[[str], list[Problem]]] = _Shared()
+    plan_or_none: _Shared[Callable[[], Plan | None]] = _Shared("plan")
+    apply_blockers: _Shared[Callable[[], list[str]]] = _Shared()
 
     def __init__(
         self,
@@ -153,36 +161,10 @@ class WizardApp(App[int]):
 
     # ------------------------------------------------------------------ asking the session
 
-    def import_file(self, path: Path, *, label: str) -> bool:
-        """Load an AWS file from disk; on failure `import_error` says where and why."""
-        return self.session.import_file(path, label=label)
-
-    def import_text(self, text: str) -> bool:
-        """Load pasted AWS configuration text."""
-        return self.session.import_text(text)
-
-    def field_value(self, question: Question) -> Value:
-        return self.session.field_value(question)
-
-    def answer(self, question_id: str, value: Value) -> None:
-        self.session.answer(question_id, value)
-
-    def active_drafts(self) -> dict[str, str]:
-        return self.session.active_drafts()
-
-    def step_problems(self, step_id: str) -> list[Problem]:
-        return self.session.step_problems(step_id)
-
     def step_invalid(self, step_id: str) -> bool:
         if step_id == "review" and step_id not in self.visited:
             return False
         return self.session.step_invalid(step_id)
-
-    def plan_or_none(self) -> Plan | None:
-        return self.session.plan()
-
-    def apply_blockers(self) -> list[str]:
-        return self.session.apply_blockers()
 
     @property
     def applying_plan(self) -> Plan | None:
