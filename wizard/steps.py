@@ -190,3 +190,13 @@ def reboot_table(setup: Setup) -> Table:
     for row in after_reboot(setup):
         table.add_row(row.what, Text(row.fate, style="green" if row.kept else "red"))
     return table
+
+
+def markdown() -> str:
+    """The catalogue as docs/steps.md's table (tests/test_steps.py keeps the two in step)."""
+    lines = ["| # | Step | What it asks | What it writes |", "|---|---|---|---|"]
+    for number, step in enumerate(STEPS, start=1):
+        asks = ", ".join(q.label for q in step.questions) or "—"
+        lines.append(f"| {number} | **{step.title}** (`{step.id}`) | {asks} | "
+                     f"{step.writes or '—'} |")
+    return "\n".join(lines) + "\n"
