@@ -85,7 +85,7 @@ class ApplyScreen(StepScreen):
 
     def _masked(self, text: str) -> str:
         """`text` with every key masked (wizard.redact) and control bytes escaped."""
-        return printable(self._run_.masked(text), keep_newlines=True)
+        return printable(self._apply_run.masked(text), keep_newlines=True)
 
     def _log(self, line: str, style: str = "") -> None:
         self.query_one("#log", RichLog).write(Text(self._masked(line), style=style))
@@ -97,14 +97,14 @@ class ApplyScreen(StepScreen):
     # ------------------------------------------------------------------ the run
 
     @property
-    def _run_(self) -> ApplyRun:
+    def _apply_run(self) -> ApplyRun:
         run = self.wizard.apply_run
         assert run is not None
         return run
 
     @work(thread=True, exclusive=True, group="apply")
     def _run(self) -> None:
-        run = self._run_
+        run = self._apply_run
         try:
             outcome = run.start(progress=lambda e: self.app.call_from_thread(self._event, e))
         except Exception as exc:  # the engine's own failure, shown rather than lost
@@ -114,7 +114,7 @@ class ApplyScreen(StepScreen):
         self.app.call_from_thread(self._finished, outcome)
 
     def _event(self, event: StepEvent) -> None:
-        plan = self._run_.plan
+        plan = self._apply_run.plan
         for number, step in enumerate(plan, start=1):
             if step.id == event.step_id:
                 self.query_one(f"#row-{slug(step.id)}", Static).update(
@@ -160,7 +160,7 @@ class ApplyScreen(StepScreen):
     # ------------------------------------------------------------------ keep or roll back
 
     def _ask_keep(self) -> None:
-        self.deadline = self._run_.deadline
+        self.deadline = self._apply_run.deadline
         self.query_one("#keep-row").display = True
         self.query_one("#keep", Button).focus()
         self._tick()
@@ -169,7 +169,7 @@ class ApplyScreen(StepScreen):
     def _tick(self) -> None:
         if not self.deadline:
             return
-        left = self._run_.seconds_left()
+        left = self._apply_run.seconds_left()
         if left <= 0:
             self.deadline = 0.0
             self._revert("Not kept in time")
@@ -180,7 +180,7 @@ class ApplyScreen(StepScreen):
     @on(Button.Pressed, "#keep")
     def _keep_pressed(self) -> None:
         self.deadline = 0.0
-        self._ended(self._run_.keep())
+        self._ended(self._apply_run.keep())
 
     @on(Button.Pressed, "#revert")
     def _revert_pressed(self) -> None:
@@ -190,7 +190,7 @@ class ApplyScreen(StepScreen):
     @work(thread=True, exclusive=True, group="apply")
     def _revert(self, why: str) -> None:
         self.app.call_from_thread(self._say, "Rolling back…", "bold yellow")
-        outcome = self._run_.revert(
+        outcome = self._apply_run.revert(
             why, progress=lambda e: self.app.call_from_thread(self._event, e))
         self.app.call_from_thread(self._ended, outcome)
 

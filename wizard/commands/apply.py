@@ -113,7 +113,7 @@ def _report(run: ApplyRun, outcome: Outcome) -> int:
         _say(f"error: {reason}", err=True)
     for note in outcome.notes:
         _say(note)
-    if outcome.log:
+    if run.dry_run and outcome.result is not None:
         _say("Would run:")
         for line in outcome.log:
             _say(f"  {line}")

@@ -311,8 +311,8 @@ def _apply(session: Session, plan: Plan, console: Console) -> int:
     outcome = run.start(progress=show)
     for reason in outcome.refused:
         console.print(assemble(("error: ", "red"), (reason, "")))
-    if outcome.log:
-        console.print(Text("Would run:" if session.dry_run else "Ran:", style="bold"))
+    if session.dry_run and outcome.result is not None:
+        console.print(Text("Would run:", style="bold"))
         for line in outcome.log:
             console.print(assemble("  ", (line, "")))
     for note in outcome.notes:
