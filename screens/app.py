@@ -24,9 +24,9 @@ from textual.screen import ModalScreen
 from screens.base import StepScreen
 from screens.dialogs import DEFAULT_ANSWERS_PATH, ConfirmDialog, HelpDialog, SaveAnswersDialog
 from screens.flow import BY_ID as FLOW_BY_ID
-from screens.flow import FLOW, FlowStep
+from screens.flow import FLOW
+from screens.navigation import StepNavigation
 from screens.safe import TerminalSafeFilter
-from screens.widgets import SidebarEntry
 from wizard import answers as answers_mod
 from wizard.apply import ApplyResult
 from wizard.model import Problem, Setup
@@ -57,7 +57,7 @@ class _Shared(Generic[T]):
         return getattr(app.session, self.name)  # type: ignore[no-any-return]
 
 
-class WizardApp(App[int]):
+class WizardApp(StepNavigation, App[int]):
     """vpn-wizard's TUI: thirteen steps from the AWS file to an applied (or recorded) plan."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -217,76 +217,6 @@ class WizardApp(App[int]):
         if self.is_screen_installed("step-interfaces") and self.current != "interfaces":
             self.uninstall_screen("step-interfaces")  # rebuilt with the real choices
 
-    def _screen_for(self, step: FlowStep) -> StepScreen | str:
-        """The step's screen: kept ones are installed once under "step-<id>"."""
-        if not step.cached:
-            return step.make(step)
-        name = f"step-{step.id}"
-        if not self.is_screen_installed(name):
-            self.install_screen(step.make(step), name)
-        return name
-
-    def step_index(self, step_id: str) -> int:
-        return next(i for i, step in enumerate(FLOW) if step.id == step_id)
-
-    def step_number(self, step_id: str) -> int:
-        return self.step_index(step_id) + 1
-
-    def is_first(self, step_id: str) -> bool:
-        return self.step_index(step_id) == 0
-
-    def locked(self, step: FlowStep) -> bool:
-        """A step that cannot be opened yet: nothing imported, or apply not started/finished."""
-        if step.needs_setup and self.setup is None:
-            return True
-        if step.id == "apply":
-            return self.apply_run is None
-        if step.id == "status":
-            return not self.apply_finished
-        return False
-
-    def sidebar_entries(self, current: str) -> list[SidebarEntry]:
-        entries = []
-        for step in FLOW:
-            invalid = not self.locked(step) and self.step_invalid(step.id)
-            if step.id == current:
-                state = "current-invalid" if invalid else "current"
-            elif self.locked(step):
-                state = "locked"
-            elif invalid:
-                state = "invalid"
-            elif step.id in self.visited:
-                state = "done"
-            else:
-                state = "todo"
-            entries.append(SidebarEntry(step.id, step.title, state))
-        return entries
-
-    def goto(self, step_id: str) -> None:
-        """Show a step (a fresh screen, prefilled from the model)."""
-        step = FLOW_BY_ID[step_id]
-        screen = self.screen
-        if isinstance(screen, StepScreen):
-            if getattr(screen, "running", False) or getattr(screen, "deadline", 0):
-                screen.set_status("Wait for the run to end.")
-                return
-            if self.locked(step):
-                screen.set_status(f"{step.title} opens later: "
-                                  + ("import a configuration first." if self.setup is None
-                                     else "it follows the review."))
-                return
-        if step_id == self.current and isinstance(screen, StepScreen):
-            return
-        self.visited.add(self.current)
-        self.current = step_id
-        self.switch_screen(self._screen_for(step))
-
-    def goto_offset(self, offset: int) -> None:
-        index = self.step_index(self.current) + offset
-        if not 0 <= index < len(FLOW):
-            return
-        self.goto(FLOW[index].id)
-
     def start_apply(self) -> None:
         """The review was confirmed: freeze the plan and open the Apply step."""
         plan = self.session.plan()
@@ -302,14 +232,6 @@ class WizardApp(App[int]):
         self.changed = outcome.changed and not self.dry_run
 
     # ------------------------------------------------------------------ actions
-
-    async def action_next(self) -> None:
-        if isinstance(self.screen, StepScreen):
-            await self.screen.go_next()
-
-    def action_back(self) -> None:
-        if isinstance(self.screen, StepScreen) and not self.is_first(self.current):
-            self.goto_offset(-1)
 
     def action_help(self) -> None:
         screen = self.screen
