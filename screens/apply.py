@@ -1,14 +1,14 @@
 """Step 12: the plan running, step by step, with the log; in a dry run, what would run.
 
-A real run is kept only when the operator presses Keep within
-`apply_runner.CONFIRM_SECONDS`; otherwise it is rolled back (a detached timer
-does it even if this process dies), so a change that cuts this session off
-undoes itself.
+The run is the app's `wizard.session.ApplyRun`; this screen draws its events
+and its `Outcome`. A real run is kept only when the operator presses Keep
+within `wizard.session.CONFIRM_SECONDS`; otherwise it is rolled back (a
+detached timer does it even if this process dies), so a change that cuts this
+session off undoes itself.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -20,11 +20,10 @@ from textual.widgets import Button, RichLog, Static
 
 from screens.base import StepScreen
 from screens.widgets import slug
-from wizard.redact import Redactor
 from wizard.safe_text import printable
+from wizard.session import ApplyRun, Outcome
 
 if TYPE_CHECKING:
-    from screens import apply_runner
     from wizard.apply import StepEvent
 
 _STATES = {
@@ -46,11 +45,6 @@ class ApplyScreen(StepScreen):
     """The run ended and, for a real run, was kept or rolled back; Next leads to the status."""
     deadline: reactive[float] = reactive(0.0)
     """When an unconfirmed real apply is rolled back (time.monotonic); 0 when nothing waits."""
-    transaction: str = ""
-    """The journal id of the run waiting for Keep."""
-    _redactor: Redactor | None = None
-    """What masks the log's keys, built once for the plan in `_redacting`."""
-    _redacting: object = None
 
     def compose_body(self) -> ComposeResult:
         wizard = self.wizard
@@ -91,10 +85,7 @@ class ApplyScreen(StepScreen):
 
     def _masked(self, text: str) -> str:
         """`text` with every key masked (wizard.redact) and control bytes escaped."""
-        plan = self.wizard.applying_plan
-        if self._redactor is None or self._redacting is not plan:
-            self._redactor, self._redacting = Redactor.for_plan(plan), plan
-        return printable(self._redactor.text(text), keep_newlines=True)
+        return printable(self._apply_run.masked(text), keep_newlines=True)
 
     def _log(self, line: str, style: str = "") -> None:
         self.query_one("#log", RichLog).write(Text(self._masked(line), style=style))
@@ -105,26 +96,25 @@ class ApplyScreen(StepScreen):
 
     # ------------------------------------------------------------------ the run
 
+    @property
+    def _apply_run(self) -> ApplyRun:
+        run = self.wizard.apply_run
+        assert run is not None
+        return run
+
     @work(thread=True, exclusive=True, group="apply")
     def _run(self) -> None:
-        from screens import apply_runner  # the engine loads only when a run starts
-
-        wizard = self.wizard
-        plan = wizard.applying_plan
-        assert plan is not None and wizard.setup is not None
+        run = self._apply_run
         try:
-            outcome = apply_runner.run(
-                wizard.setup, plan, wizard.root, dry_run=wizard.dry_run,
-                progress=lambda e: self.app.call_from_thread(self._event, e))
+            outcome = run.start(progress=lambda e: self.app.call_from_thread(self._event, e))
         except Exception as exc:  # the engine's own failure, shown rather than lost
-            message = Redactor.for_plan(plan).text(f"{type(exc).__name__}: {exc}")
-            self.app.call_from_thread(self._crashed, message)
-            return
+            message = run.masked(f"{type(exc).__name__}: {exc}")
+            outcome = Outcome("crashed", f"The apply engine stopped: {message}. Check with "
+                                         "'vpn-wizard rollback'.")
         self.app.call_from_thread(self._finished, outcome)
 
     def _event(self, event: StepEvent) -> None:
-        plan = self.wizard.applying_plan
-        assert plan is not None
+        plan = self._apply_run.plan
         for number, step in enumerate(plan, start=1):
             if step.id == event.step_id:
                 self.query_one(f"#row-{slug(step.id)}", Static).update(
@@ -133,49 +123,31 @@ class ApplyScreen(StepScreen):
             self._log(f"{event.step_id}: {event.state}"
                       + (f" ({event.message})" if event.message else ""))
 
-    def _finished(self, outcome: apply_runner.Outcome) -> None:
+    def _finished(self, outcome: Outcome) -> None:
         wizard = self.wizard
-        if outcome.refused:
-            self._say("This box cannot take the plan yet; nothing was changed:", "bold red")
-            for reason in outcome.refused:
-                self._log(f"✗ {reason}", "red")
-            wizard.finish_apply(None, changed=False)
-            self._done()
-            return
+        for reason in outcome.refused:
+            self._log(f"✗ {reason}", "red")
         if outcome.log:
             self._log("What would run:" if wizard.dry_run else "What ran:", "bold")
             for line in outcome.log:
                 self._log(f"  {line}")
-        if outcome.simulated and not wizard.dry_run:
-            self._log(f"--root {wizard.root.root}: files were written there; the kernel side "
-                      "was simulated.", "dim")
-        result = outcome.result
-        assert result is not None
-        if wizard.dry_run:
-            wizard.finish_apply(result, changed=False)
-            self._say("Dry run complete: nothing on this box was changed. What would run is "
-                      "in the log below the steps.", "bold green")
-        elif not result.ok:
-            wizard.finish_apply(result, changed=False)
-            where = f"Step {result.failed_step} failed" if result.failed_step else "Refused"
-            self._say(f"{where}: {result.error}. Every change made before it was rolled back; "
-                      "nothing on this box was changed.", "bold red")
-        elif not result.changed or not result.transaction:
-            wizard.finish_apply(result, changed=False)
-            self._say("Everything was already in place: nothing was changed.", "bold green")
-        else:
-            wizard.finish_apply(result, changed=True)
-            self._ask_keep(result.transaction)
+        for note in outcome.notes:
+            self._log(note, "dim")
+        if outcome.state == "pending":
+            wizard.changed = True
+            self._ask_keep()
             return
-        self._done()
+        self._ended(outcome)
 
-    def _crashed(self, message: str) -> None:
-        self.wizard.finish_apply(None, changed=not self.wizard.dry_run)
-        self._say(f"The apply engine stopped: {message}. Check with 'vpn-wizard rollback'.",
-                  "bold red")
-        self._done()
-
-    def _done(self) -> None:
+    def _ended(self, outcome: Outcome) -> None:
+        """The run is over (kept, rolled back, refused, recorded...): say so and let Next on."""
+        self.wizard.finish_apply(outcome)
+        sentence = outcome.sentence
+        if outcome.state == "recorded":
+            sentence = ("Dry run complete: nothing on this box was changed. What would run is "
+                        "in the log below the steps.")
+        good = outcome.state in ("recorded", "unchanged", "kept", "rolled-back")
+        self._say(sentence, "bold green" if good else "bold red")
         self.running = False
         self.finished = True
         self.deadline = 0.0
@@ -187,11 +159,8 @@ class ApplyScreen(StepScreen):
 
     # ------------------------------------------------------------------ keep or roll back
 
-    def _ask_keep(self, transaction: str) -> None:
-        self.transaction = transaction
-        from screens.apply_runner import CONFIRM_SECONDS
-
-        self.deadline = time.monotonic() + CONFIRM_SECONDS
+    def _ask_keep(self) -> None:
+        self.deadline = self._apply_run.deadline
         self.query_one("#keep-row").display = True
         self.query_one("#keep", Button).focus()
         self._tick()
@@ -200,7 +169,7 @@ class ApplyScreen(StepScreen):
     def _tick(self) -> None:
         if not self.deadline:
             return
-        left = int(self.deadline - time.monotonic())
+        left = self._apply_run.seconds_left()
         if left <= 0:
             self.deadline = 0.0
             self._revert("Not kept in time")
@@ -210,15 +179,8 @@ class ApplyScreen(StepScreen):
 
     @on(Button.Pressed, "#keep")
     def _keep_pressed(self) -> None:
-        from screens import apply_runner
-
         self.deadline = 0.0
-        kept, message = apply_runner.keep(self.wizard.root, self.transaction)
-        if kept:
-            self._say(f"Kept: {message}.", "bold green")
-        else:
-            self._say(f"Not kept: {message}.", "bold red")
-        self._done()
+        self._ended(self._apply_run.keep())
 
     @on(Button.Pressed, "#revert")
     def _revert_pressed(self) -> None:
@@ -227,22 +189,10 @@ class ApplyScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="apply")
     def _revert(self, why: str) -> None:
-        from screens import apply_runner
-
         self.app.call_from_thread(self._say, "Rolling back…", "bold yellow")
-        result = apply_runner.revert(self.wizard.root, self.transaction,
-                                     progress=lambda e: self.app.call_from_thread(self._event, e))
-        self.app.call_from_thread(self._reverted, why, result.ok, result.error)
-
-    def _reverted(self, why: str, ok: bool, error: str | None) -> None:
-        if ok:
-            self.wizard.changed = False
-            self._say(f"{why}: every change was rolled back; nothing on this box was changed.",
-                      "bold green")
-        else:
-            self._say(f"{why}; the rollback failed: {error}. Run 'vpn-wizard rollback'.",
-                      "bold red")
-        self._done()
+        outcome = self._apply_run.revert(
+            why, progress=lambda e: self.app.call_from_thread(self._event, e))
+        self.app.call_from_thread(self._ended, outcome)
 
     def leave_reason(self) -> str | None:
         if self.deadline:

@@ -17,6 +17,7 @@ from textual.widgets import Input
 
 from screens.app import WizardApp
 from wizard.model import Setup
+from wizard.render.heartbeat import DEFAULT_COMMAND
 from wizard.status import StatusSource
 from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
@@ -75,6 +76,7 @@ def make_app(
         cursor_blink=False,
         start=start,
         status_source=status_source,
+        heartbeat_command=DEFAULT_COMMAND,  # the running installation's path would vary
     )
 
 

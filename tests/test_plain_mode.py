@@ -33,9 +33,10 @@ from seed_setup import SEED_PSKS
 from textual.widgets import Checkbox, SelectionList
 
 from wizard import inputs
-from wizard.commands.plain import Prompter, Session, ask_all, run_plain
+from wizard.commands.plain import Prompter, ask_all, run_plain
 from wizard.plan import build_plan
 from wizard.questions import BY_ID, Context, Option, host_defaults
+from wizard.session import HostDefaults, Session
 from wizard.system.paths import Root
 
 DOWN, UP, ENTER = "\x1b[B", "\x1b[A", "\r"
@@ -124,10 +125,8 @@ def quiet() -> Console:
 
 
 def plain_setup(root: Path, answers: dict[str, Any]):
-    loaded = inputs.load(EXAMPLE, None, Root(root))
-    context = Context(CANNED_INTERFACES)
-    session = Session(host_defaults(loaded.setup, context, loaded.sources), context,
-                      inputs.marks_on(Root(root)), {})
+    session = Session(Root(root), host=HostDefaults.probe(Root(root), CANNED_INTERFACES))
+    assert session.load(EXAMPLE, None), session.import_error
     prompter = TypingPrompter(answers)
     return ask_all(session, prompter, quiet()), prompter
 
@@ -219,3 +218,64 @@ def test_run_plain_dry_run_records_and_writes_nothing(tmp_path: Path) -> None:
     assert "Would run:" in text and "ip link add Tunnel1" in text
     assert "Dry run: nothing was changed." in text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plain_review_shows_the_plan_one_step_at_a_time(tmp_path: Path) -> None:
+    """The review asks before each next step, and "skip to the end" stops showing them."""
+    out = io.StringIO()
+    prompter = TypingPrompter({})
+    code = run_plain(args(root=str(tmp_path)), prompter=prompter,
+                     console=Console(file=out, width=120), host=lambda: CANNED_HOST,
+                     interfaces=lambda: list(CANNED_INTERFACES))
+    assert code == 0
+    shown = out.getvalue().count("╭─ ")
+    asked = prompter.asked.count("review")
+    assert asked == shown - 1 and shown >= 15, (asked, shown)  # one prompt between two steps
+    assert "After a reboot:" in out.getvalue()
+
+    out = io.StringIO()
+    skipping = TypingPrompter({"review": "end"})
+    run_plain(args(root=str(tmp_path)), prompter=skipping, console=Console(file=out, width=120),
+              host=lambda: CANNED_HOST, interfaces=lambda: list(CANNED_INTERFACES))
+    assert out.getvalue().count("╭─ ") == 1 and skipping.asked.count("review") == 1
+    assert "Nothing has been changed yet: this is a preview." in out.getvalue()
+
+
+def test_plain_mode_shows_what_survives_a_reboot_at_the_persistence_step(tmp_path: Path) -> None:
+    """The Persistence step's table, from the same catalogue the TUI's screen draws."""
+    out = io.StringIO()
+    run_plain(args(root=str(tmp_path)), prompter=TypingPrompter({"choices.persistence": "none"}),
+              console=Console(file=out, width=120), host=lambda: CANNED_HOST,
+              interfaces=lambda: list(CANNED_INTERFACES))
+    text = out.getvalue()
+    persistence = text[text.index("Persistence ─"):text.index("Heartbeat ─")]
+    assert "After a reboot" in persistence
+    assert "lost: run the wizard again after a reboot" in persistence
+
+
+@pytest.mark.parametrize("secrets", [False, True])
+def test_plain_mode_offers_to_save_the_answers_as_ctrl_s_does(tmp_path: Path,
+                                                              secrets: bool) -> None:
+    """0600, the import relative to the answers file, keys only when asked; it replays."""
+    import stat
+
+    from wizard.answers import load_answers, resolve
+    from wizard.aws import load as load_aws
+
+    target = tmp_path / "saved" / "answers.toml"
+    target.parent.mkdir()
+    out = io.StringIO()
+    prompter = TypingPrompter({"save": True, "save.path": str(target), "save.secrets": secrets,
+                               "choices.vpc_cidrs": "10.9.0.0/16"})
+    code = run_plain(args(root=str(tmp_path / "root")), prompter=prompter,
+                     console=Console(file=out, width=120), host=lambda: CANNED_HOST,
+                     interfaces=lambda: list(CANNED_INTERFACES))
+    assert code == 0, out.getvalue()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    text = target.read_text()
+    assert ("ExampleKey.One_1" in text) == secrets
+    answers = load_answers(target)
+    assert answers.import_path is not None and not Path(answers.import_path).is_absolute()
+    replayed = resolve(answers, load_aws(target.parent / answers.import_path)).setup
+    assert [str(n) for n in replayed.choices.vpc_cidrs] == ["10.9.0.0/16"]
+    assert "Saved to" in out.getvalue() and "0600" in out.getvalue()

@@ -211,7 +211,7 @@ def test_apply_messages_mask_the_operators_keys(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A step message or an error that quotes a line of ipsec.secrets is masked on the way out."""
-    import wizard.commands.apply as apply_command
+    import wizard.session.run as session_run
     from wizard.apply import ApplyResult, StepEvent
 
     def failing(plan: object, system: object, *, progress: Callable[[StepEvent], None],
@@ -222,7 +222,7 @@ def test_apply_messages_mask_the_operators_keys(
         return ApplyResult(False, False, "tunnel1.secrets", f"cannot use {OPERATOR_KEY}",
                            None, (event,))
 
-    monkeypatch.setattr(apply_command, "apply_plan", failing)
+    monkeypatch.setattr(session_run, "apply_plan", failing)
     root = operator_root(tmp_path)
     (root / "etc" / "ipsec.conf").write_text("config setup\n")
     code, out = run_cli(capsys, "apply", "--dry-run", "--root", str(root), "--import", EXAMPLE)

@@ -366,7 +366,7 @@ async def test_real_apply_under_a_root_is_kept_or_rolled_back(tmp_path: Path) ->
         assert app.current == "apply"
         await pilot.click("#keep")
         await settle(pilot)
-        assert screen.finished and "Kept" in screen_text(app)
+        assert screen.finished and "Confirmed: the changes are kept." in screen_text(app)
     assert "conn Tunnel1" in (tmp_path / "etc/ipsec.conf").read_text()
     secrets = tmp_path / "etc/ipsec.secrets"
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600

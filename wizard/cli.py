@@ -30,7 +30,21 @@ def _add_inputs(parser: argparse.ArgumentParser, *, sub: bool = True) -> None:
                         help="treat DIR as the target's / (for tests and inspection)")
 
 
+def _add_choices(parser: argparse.ArgumentParser) -> None:
+    """The choices a command line may force, answered as an answers file's values are."""
+    from wizard.model import BACKENDS, PERSISTENCE
+
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="strongSwan's configuration: ipsec.conf (stroke) or swanctl.conf "
+                        "(vici); default: the answers file's, else what the box has")
+    parser.add_argument("--persistence", choices=PERSISTENCE, default=None,
+                        help="what brings the tunnels back after a reboot in manual mode; "
+                        "default: the answers file's, else what the box has")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from wizard.session.run import CONFIRM_SECONDS
+
     parser = argparse.ArgumentParser(
         prog="vpn-wizard",
         description="Connect this box to an AWS VPC over IPsec, following AWS's strongSwan "
@@ -45,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="print every file and command the wizard would apply")
     _add_inputs(plan)
+    _add_choices(plan)
     plan.add_argument("--show-secrets", action="store_true",
                       help="show pre-shared keys instead of ********")
     plan.add_argument("--format", choices=("text", "json"), default="text")
@@ -55,12 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     apply = sub.add_parser("apply", help="apply the plan non-interactively, with rollback")
     _add_inputs(apply)
+    _add_choices(apply)
     apply.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
                        help="record what would run instead of running it")
     apply.add_argument("--no-confirm", action="store_true",
                        help="keep the changes without waiting for a confirmation")
-    apply.add_argument("--confirm-timeout", type=int, default=120, metavar="SECONDS",
-                       help="roll back unless confirmed within SECONDS (default 120)")
+    apply.add_argument("--confirm-timeout", type=int, default=CONFIRM_SECONDS,
+                       metavar="SECONDS",
+                       help=f"roll back unless confirmed within SECONDS "
+                       f"(default {CONFIRM_SECONDS})")
 
     confirm = sub.add_parser("confirm", help="keep the changes of the pending apply")
     confirm.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR")

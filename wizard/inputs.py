@@ -6,7 +6,7 @@ file means the same thing to each of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wizard import answers as answers_mod
@@ -44,17 +44,18 @@ def marks_on(root: Root) -> dict[str, int]:
     return existing_marks(text) if text else {}
 
 
-def load(
+def read(
     import_path: str | Path | None = None,
     answers_path: str | Path | None = None,
-    root: Root | None = None,
 ) -> Loaded:
-    """Read the AWS file and/or answers file, resolve defaults, validate against the target.
+    """Read the AWS file and/or answers file and resolve them, before the box has a say.
+
+    The `Session` (wizard.session) adds the host's defaults and validates; `load`
+    does both for the commands that need no session.
 
     Raises:
         InputError: when a file is unreadable or malformed (the message names it).
     """
-    root = root or Root("/")
     try:
         answers = answers_mod.load_answers(answers_path) if answers_path else None
         if import_path is None and answers is not None and answers.import_path:
@@ -66,21 +67,36 @@ def load(
         raise InputError(str(exc)) from None
     except OSError as exc:
         raise InputError(f"{exc.filename}: {exc.strerror}") from None
-    # A backend/persistence the inputs leave at its default follows the box
-    # (no starter but swanctl -> swanctl; netplan configured -> netplan).
-    from wizard.system.detect import apply_detected, detect
-
-    facts = detect(root, run=None)
-    setup, sources = apply_detected(resolved.setup, dict(resolved.sources), facts)
-    from wizard.preflight import box_conflicts
-
-    problems = validate(setup, marks_on(root)) + box_conflicts(setup, root)
     return Loaded(
-        setup,
-        sources,
-        problems,
+        resolved.setup,
+        dict(resolved.sources),
+        [],
         imported.format if imported else None,
         imported.notes if imported else (),
         imported,
         str(import_path) if import_path else None,
     )
+
+
+def load(
+    import_path: str | Path | None = None,
+    answers_path: str | Path | None = None,
+    root: Root | None = None,
+) -> Loaded:
+    """Read the AWS file and/or answers file, resolve defaults, validate against the target.
+
+    Raises:
+        InputError: when a file is unreadable or malformed (the message names it).
+    """
+    root = root or Root("/")
+    loaded = read(import_path, answers_path)
+    # A backend/persistence the inputs leave at its default follows the box
+    # (no starter but swanctl -> swanctl; netplan configured -> netplan).
+    from wizard.system.detect import apply_detected, detect
+
+    facts = detect(root, run=None)
+    setup, sources = apply_detected(loaded.setup, dict(loaded.sources), facts)
+    from wizard.preflight import box_conflicts
+
+    problems = validate(setup, marks_on(root)) + box_conflicts(setup, root)
+    return replace(loaded, setup=setup, sources=sources, problems=problems)

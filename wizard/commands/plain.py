@@ -1,17 +1,18 @@
 """`vpn-wizard --plain`: the wizard's questions one after another, for a terminal without the TUI.
 
-The questions are `wizard.questions`, the same ones the full-screen wizard
-shows, applied to the model the same way; then the same review
-(`wizard.preview`) and, after a yes, the same engine. So the same answers
-give the same plan in both modes (tests/test_plain_mode.py proves it).
+A face on `wizard.session`, like the TUI: the steps and their questions are
+the catalogue's (`wizard.steps`), each answer goes to the `Session`, the
+review is `wizard.preview` one step at a time, the answers can be saved as
+ctrl+s saves them, and the run is an `ApplyRun`. So the same answers give the
+same plan and the same run in every front end (tests/test_one_session.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,17 @@ import questionary
 from rich.console import Console
 from rich.text import Text
 
-from wizard import inputs
-from wizard.model import Problem, Setup, errors, validate
-from wizard.plan import build_plan
-from wizard.preview import render_plan, summary
-from wizard.questions import BY_STEP, Context, Option, Question, Value, host_defaults, nat_hint
+from wizard.answers import AnswersError
+from wizard.apply import StepEvent
+from wizard.model import Setup, errors
+from wizard.plan_types import Plan
+from wizard.preview import NOTHING_CHANGED, problems_renderable, step_renderable, summary
+from wizard.questions import Option, Question, Value, nat_hint
 from wizard.redact import Redactor
 from wizard.safe_text import SafeConsole, assemble, printable
+from wizard.session import ApplyRun, HostDefaults, Session, needs_root
+from wizard.session.state import DEFAULT_ANSWERS_PATH
+from wizard.steps import ASKING, after_reboot, persistence_note, reboot_table
 from wizard.system.host import Check, blocking, preflight, probe
 from wizard.system.interfaces import HostInterface, list_interfaces
 from wizard.system.paths import Root
@@ -33,19 +38,6 @@ from wizard.system.paths import Root
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 _ICONS = {"pass": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red")}
-
-#: Step headings, in the order the questions are asked.
-STEP_TITLES = {
-    "forwarding": "Packet forwarding",
-    "tunnel1": "Tunnel 1",
-    "tunnel2": "Tunnel 2",
-    "mode": "Mode",
-    "interfaces": "Interfaces",
-    "vpc": "VPC CIDRs",
-    "persistence": "Persistence",
-    "heartbeat": "Heartbeat",
-}
-
 
 class Prompter:
     """Makes and asks the questionary prompts (tests subclass it to type into them).
@@ -80,48 +72,20 @@ class Prompter:
                                          validate=validate).unsafe_ask())
 
 
-@dataclass
-class Session:
-    """One plain run: the model so far and what the questions need.
-
-    Attributes:
-        setup: the model, replaced after every answer.
-        context: the host's interfaces.
-        marks: marks already used by other conns in the target's ipsec.conf.
-        answers: every answer given, by question id (the NAT answer lives only here).
-    """
-
-    setup: Setup
-    context: Context
-    marks: dict[str, int]
-    answers: dict[str, Value]
-
-    def problems_for(self, question: Question, setup: Setup) -> list[Problem]:
-        return question.problems(validate(setup, self.marks))
-
-    def check(self, question: Question, value: Value) -> str | None:
-        """Why `value` cannot be the answer (a parse error or a model error), or None."""
-        try:
-            candidate = question.apply(self.setup, value)
-        except ValueError as exc:
-            return str(exc)
-        blocking_problems = errors(self.problems_for(question, candidate))
-        return blocking_problems[0].message if blocking_problems else None
-
-
 def ask_question(session: Session, question: Question, prompter: Prompter,
                  console: Console) -> None:
     """Ask one question until the answer parses and the model accepts it; apply it."""
     setup = session.setup
+    assert setup is not None
     kind = question.kind_in(setup, session.context)
-    default = question.default(setup, session.context)
+    default = session.field_value(question)
     if question.id == "choices.behind_nat":
         hint = nat_hint(setup, session.context)
         if hint:
             console.print(assemble("  ", (hint, "dim")))
 
     def validator(value: Any) -> bool | str:
-        reason = session.check(question, tuple(value) if isinstance(value, list) else value)
+        reason = session.check(question.id, tuple(value) if isinstance(value, list) else value)
         return True if reason is None else printable(reason)
 
     value: Value
@@ -140,35 +104,36 @@ def ask_question(session: Session, question: Question, prompter: Prompter,
         value = tuple(prompter.multi(question.id, question.prompt,
                                      question.options(setup, session.context), chosen,
                                      validator))
-    session.answers[question.id] = value
-    session.setup = question.apply(setup, value)
-    for problem in session.problems_for(question, session.setup):
+    session.answer(question.id, value)
+    for problem in question.problems(session.problems):
         console.print(assemble("  ", ("! ", "yellow"), (problem.message, "yellow")))
 
 
 def ask_all(session: Session, prompter: Prompter, console: Console) -> Setup:
-    """Every question of `wizard.questions`, step by step, in the TUI's order."""
-    for step, questions in BY_STEP.items():
+    """Every question of every step of the catalogue (`wizard.steps`), in the TUI's order."""
+    for step in ASKING:
+        assert session.setup is not None
         console.print()
-        console.rule(STEP_TITLES.get(step, step), align="left")
-        if step.startswith("tunnel"):
-            index = int(step.removeprefix("tunnel")) - 1
+        console.rule(step.title, align="left")
+        if step.id.startswith("tunnel"):
+            index = int(step.id.removeprefix("tunnel")) - 1
             tunnel = session.setup.tunnels[index]
             console.print(assemble(("  " + f"{tunnel.name}: AWS endpoint {tunnel.aws_outside_ip}"
                                     f", inside {tunnel.customer_inside_cidr}, mark {tunnel.mark}"
                                     f", IKEv{tunnel.crypto.ike_version} {tunnel.crypto.ike}",
                                     "")))
-            has_errors = any(
-                q.covers(p.where) or p.where.startswith(f"tunnels[{index}].")
-                for q in questions for p in errors(validate(session.setup, session.marks))
-            )
-            if not has_errors and not prompter.confirm(
-                f"{step}.edit", f"Change any of {tunnel.name}'s values?", False
+            if not session.step_invalid(step.id) and not prompter.confirm(
+                f"{step.id}.edit", f"Change any of {tunnel.name}'s values?", False
             ):
                 continue
-        for question in questions:
-            if question.when(session.setup, session.answers):
+        for question in step.questions:
+            if session.asked(question):
                 ask_question(session, question, prompter, console)
+        if step.id == "persistence":  # what the choice means, as the TUI's table says it
+            assert session.setup is not None
+            console.print(assemble("  ", (persistence_note(session.setup), "dim")))
+            console.print(reboot_table(session.setup))
+    assert session.setup is not None
     return session.setup
 
 
@@ -187,25 +152,75 @@ def print_checks(console: Console, checks: list[Check], dry_run: bool) -> None:
                            "answer the questions and see the plan.", style="red"))
 
 
-def load_inputs(args: argparse.Namespace, root: Root, prompter: Prompter,
-                console: Console) -> inputs.Loaded:
+def load_inputs(args: argparse.Namespace, session: Session, prompter: Prompter) -> bool:
     """The AWS file (asked for when neither --import nor --answers gave one) and the answers."""
     if args.import_path or args.answers:
-        return inputs.load(args.import_path, args.answers, root)
-    loaded: list[inputs.Loaded] = []
+        return session.load(args.import_path, args.answers)
 
     def try_load(text: str) -> bool | str:
         path = os.path.expanduser(text.strip())
         if not path:
             return "give the path of the configuration file AWS offers for download"
-        try:
-            loaded[:] = [inputs.load(Path(path), None, root)]
-        except inputs.InputError as exc:
-            return printable(exc)
+        if not session.load(Path(path), None):
+            return printable(session.import_error or "")
         return True
 
     prompter.path("The AWS configuration file (strongSwan, Generic or XML):", try_load)
-    return loaded[0]
+    return True
+
+
+_REVIEW_OPTIONS = (
+    Option("next", "Next step"),
+    Option("all", "Show the remaining steps"),
+    Option("end", "Skip to the end of the review"),
+)
+
+
+def review(session: Session, plan: Plan, prompter: Prompter, console: Console) -> None:
+    """The plan as the TUI's review shows it: the summary, then one step at a time."""
+    setup = session.setup
+    assert setup is not None
+    redactor = Redactor.for_plan(plan)
+    console.print(summary(setup))
+    if session.problems:
+        console.print(problems_renderable(session.problems))
+    console.print(after_reboot_text(setup))
+    showing = "next"
+    for number, step in enumerate(plan, start=1):
+        if showing == "end":
+            break
+        console.print(step_renderable(step, number, redactor))
+        if showing == "next" and number < len(plan.steps):
+            showing = prompter.select("review", f"Step {number} of {len(plan.steps)} shown.",
+                                      _REVIEW_OPTIONS, "next")
+    console.print(Text(NOTHING_CHANGED, style="bold green"))
+
+
+def after_reboot_text(setup: Setup) -> Text:
+    """What survives a reboot, as lines (`wizard.steps.after_reboot`)."""
+    text = Text("After a reboot:", style="bold")
+    for row in after_reboot(setup):
+        text.append(f"\n  {row.what}: ")
+        text.append(row.fate, style="green" if row.kept else "red")
+    return text
+
+
+def offer_save(session: Session, prompter: Prompter, console: Console) -> None:
+    """Offer to save the answers for a replay, as the TUI's ctrl+s does."""
+    if not prompter.confirm("save", "Save these answers to a file for a replay?", False):
+        return
+
+    def writable(text: str) -> bool | str:
+        return True if text.strip() else "give a file name"
+
+    path = prompter.text("save.path", "Save the answers to", DEFAULT_ANSWERS_PATH,
+                         writable).strip()
+    secrets = prompter.confirm("save.secrets", "Include the pre-shared keys (the file is "
+                               "0600 either way)?", False)
+    try:
+        console.print(session.save_answers(path, include_secrets=secrets))
+    except AnswersError as exc:
+        console.print(assemble(("error: ", "red"), (exc, ""), " The answers were not saved."))
 
 
 def run_plain(
@@ -215,6 +230,7 @@ def run_plain(
     console: Console | None = None,
     host: Callable[[], Any] = probe,
     interfaces: Callable[[], list[HostInterface]] = list_interfaces,
+    heartbeat_command: str | None = None,
 ) -> int:
     """Ask, review, confirm, apply (or record). Returns the exit code.
 
@@ -222,6 +238,7 @@ def run_plain(
         args: the CLI's namespace (import_path, answers, root, dry_run).
         prompter, console, host, interfaces: injectable for tests; the real
             prompts, terminal and probes by default.
+        heartbeat_command: None: the running installation (the session finds it).
     """
     prompter = prompter or Prompter()
     console = console or SafeConsole()
@@ -233,30 +250,32 @@ def run_plain(
         found = interfaces()
     except OSError:
         found = []
-    context = Context(tuple(found))
+    session = Session(root, dry_run=dry_run, host=HostDefaults.probe(root, found),
+                      checks=checks, heartbeat_command=heartbeat_command,
+                      answers_path=args.answers)
     try:
-        try:
-            loaded = load_inputs(args, root, prompter, console)
-        except inputs.InputError as exc:
-            console.print(assemble(("error: ", "bold red"), (exc, "")))
+        if not load_inputs(args, session, prompter) or session.setup is None:
+            console.print(assemble(("error: ", "bold red"), (session.import_error or "", "")))
             console.print("Nothing was changed.")
             return EXIT_REFUSED
-        for note in loaded.notes:
+        for note in session.import_notes:
             console.print(assemble(("import: ", "dim"), (note, "")))
-        session = Session(host_defaults(loaded.setup, context, loaded.sources), context,
-                          inputs.marks_on(root), {})
         console.print(summary(session.setup))
-        setup = ask_all(session, prompter, console)
-        problems = validate(setup, session.marks)
-        if errors(problems):
-            for problem in errors(problems):
+        ask_all(session, prompter, console)
+        if errors(session.problems):
+            for problem in errors(session.problems):
                 console.print(assemble(("error: ", "red"), (problem, "")))
             console.print("The plan cannot be built: fix the errors above. Nothing was changed.")
             return EXIT_REFUSED
-        plan = build_plan(setup, root.read)
+        plan = session.plan()
+        if plan is None:
+            for line in session.apply_blockers():
+                console.print(assemble(("error: ", "red"), (line, "")))
+            console.print("The plan cannot be built. Nothing was changed.")
+            return EXIT_REFUSED
         console.print()
-        for part in render_plan(setup, plan, problems=problems):
-            console.print(part)
+        review(session, plan, prompter, console)
+        offer_save(session, prompter, console)
         if not dry_run and blocking(checks):
             console.print(Text.assemble(("Not applied: the failed preflight checks above "
                                          "block it.", "red"), " Nothing was changed."))
@@ -265,58 +284,53 @@ def run_plain(
         if not prompter.confirm("apply", f"{verb} these {len(plan.steps)} steps now?", False):
             console.print("Not applied. Nothing was changed.")
             return EXIT_OK
-        return _apply(setup, plan, root, dry_run, console)
+        return _apply(session, plan, console)
     except KeyboardInterrupt:
         console.print("\nInterrupted. Nothing was changed.")
         return EXIT_INTERRUPTED
 
 
-def _apply(setup: Setup, plan: Any, root: Root, dry_run: bool, console: Console) -> int:
-    """The engine, as `vpn-wizard apply` runs it: preflight, apply, confirm or roll back."""
-    from wizard.apply import StepEvent, apply_plan
-    from wizard.commands.apply import wait_for_confirmation
-    from wizard.preflight import preflight as box_preflight
-    from wizard.system import System
-
-    if not dry_run and root.is_host and os.geteuid() != 0:
-        console.print(Text.assemble(("Applying to this box needs root.", "red"),
-                                    " Nothing was changed."))
-        return EXIT_REFUSED
+def _apply(session: Session, plan: Plan, console: Console) -> int:
+    """The session's ApplyRun, as `vpn-wizard apply` runs it: apply, then keep or roll back."""
+    refused = needs_root(session.root, session.dry_run)
+    if refused is not None:
+        console.print(Text(refused.sentence, style="red"))
+        return refused.exit_code
+    assert session.setup is not None
+    run = ApplyRun(session.setup, plan, session.root, dry_run=session.dry_run)
     titles = {step.id: step.title for step in plan}
-    redactor = Redactor.for_plan(plan)
 
     def show(event: StepEvent) -> None:
         if event.state != "running":
             line = assemble((f"  [{event.state}] {titles.get(event.step_id, event.step_id)}",
                              ""))
             if event.message:
-                line.append(f" ({printable(redactor.text(event.message))})", style="dim")
+                line.append(f" ({printable(run.masked(event.message))})", style="dim")
             console.print(line)
 
-    system = System.recording(root) if dry_run else System.real(root)
-    try:
-        refused = box_preflight(setup, system)
-        if refused:
-            for reason in refused:
-                console.print(assemble(("error: ", "red"), (reason, "")))
-            console.print("Not applied. Nothing was changed.")
-            return EXIT_REFUSED
-        timeout = None if dry_run else 120.0
-        result = apply_plan(plan, system, progress=show, confirm_timeout=timeout)
-        if dry_run:
-            console.print(Text("Would run:", style="bold"))
-            for line in system.log:
-                console.print(assemble("  ", (redactor.text(line), "")))
-            console.print("Dry run: nothing was changed.")
-            return EXIT_OK if result.ok else EXIT_FAILED
-        if not result.ok:
-            console.print(assemble(("error: ", "red"), (redactor.text(str(result.error)), ""),
-                                   ". Every change made before it was rolled back; nothing "
-                                   "was changed."))
-            return EXIT_FAILED
-        if not result.changed or result.transaction is None:
-            console.print("Everything was already in place: nothing was changed.")
-            return EXIT_OK
-        return wait_for_confirmation(system, result.transaction, timeout or 120.0)
-    finally:
-        system.close()
+    outcome = run.start(progress=show)
+    for reason in outcome.refused:
+        console.print(assemble(("error: ", "red"), (reason, "")))
+    if session.dry_run and outcome.result is not None:
+        console.print(Text("Would run:", style="bold"))
+        for line in outcome.log:
+            console.print(assemble("  ", (line, "")))
+    for note in outcome.notes:
+        console.print(assemble((note, "dim")))
+    if outcome.state == "pending":
+        console.print(assemble((outcome.sentence, "yellow"), " Type 'yes' to keep them."))
+        outcome = run.wait(_typed_line)
+    console.print(assemble((outcome.sentence, "")))
+    return outcome.exit_code
+
+
+def _typed_line(timeout: float) -> str | None:
+    """One line typed on the terminal within `timeout` seconds, else None."""
+    import select
+    import sys
+
+    if sys.stdin is None or not sys.stdin.isatty():
+        time.sleep(timeout)
+        return None
+    ready, _, _ = select.select([sys.stdin], [], [], timeout)
+    return sys.stdin.readline() if ready else None

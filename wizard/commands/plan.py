@@ -8,19 +8,48 @@ as a raw control byte.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from collections.abc import Callable
 
+from rich.console import RenderableType
 from rich.text import Text
 
-from wizard import inputs
-from wizard.model import Setup
-from wizard.plan import build_plan
+from wizard.answers import AnswersError
+from wizard.model import Setup, errors
 from wizard.plan_json import dumps, plan_document
 from wizard.preview import problems_renderable, render_plan
 from wizard.safe_text import SafeConsole, assemble
-from wizard.system.executable import vpn_wizard_command
+from wizard.session import HostDefaults, Session
+from wizard.steps import reboot_table
 from wizard.system.paths import Root
+
+
+def load_session(args: argparse.Namespace, root: Root, *, dry_run: bool,
+                 say: Callable[[RenderableType], None]) -> Session | None:
+    """The command line's inputs and flags in a `Session`, or None (the reasons said) if unusable.
+
+    The host's defaults come from the target's files alone (`HostDefaults.probe`
+    without interfaces): a command names its WAN interface in the answers file.
+    """
+    session = Session(root, dry_run=dry_run, host=HostDefaults.probe(root),
+                      answers_path=args.answers)
+    if not session.load(args.import_path, args.answers) or session.setup is None:
+        say(assemble(("error: ", "bold red"), (session.import_error or "no input given", "")))
+        say(Text("Nothing was changed."))
+        return None
+    refused = session.take_flags({
+        "choices.backend": getattr(args, "backend", None),
+        "choices.persistence": getattr(args, "persistence", None),
+    })
+    for reason in refused:
+        say(assemble(("error: ", "bold red"), (reason, "")))
+    if refused or errors(session.problems):
+        if errors(session.problems):
+            say(problems_renderable(session.problems))
+        say(Text.assemble(("The plan was not built: ", "bold red"),
+                          "fix the errors above. Nothing was changed."))
+        return None
+    return session
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -31,60 +60,36 @@ def run_plan(args: argparse.Namespace) -> int:
         err.print("error: --include-secrets only has a meaning with --save-answers FILE. "
                   "Nothing was changed.")
         return 2
-    try:
-        loaded = inputs.load(args.import_path, args.answers, root)
-    except inputs.InputError as exc:
-        err.print(assemble(("error: ", "bold red"), (exc, "")))
-        err.print("Nothing was changed.")
+    session = load_session(args, root, dry_run=True, say=err.print)
+    if session is None:
         return 2
-    if loaded.errors:
-        err.print(problems_renderable(loaded.problems))
-        err.print(Text.assemble(("The plan was not built: ", "bold red"),
-                                "fix the errors above. Nothing was changed."))
-        return 2
-    plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
+    setup = session.setup
+    plan = session.plan()
+    assert setup is not None and plan is not None
     if args.save_answers:
-        from wizard.answers import AnswersError, save_answers
-
         try:
-            save_answers(args.save_answers, loaded.setup, include_secrets=args.include_secrets,
-                         import_path=_import_for(args.save_answers, loaded.import_path),
-                         imported=loaded.imported)
+            said = session.save_answers(args.save_answers, include_secrets=args.include_secrets)
         except AnswersError as exc:
             err.print(assemble(("error: ", "bold red"), (exc, "")))
             return 1
-        err.print(assemble("answers saved to ", (args.save_answers, ""),
-                           " (mode 0600, with the pre-shared keys)" if args.include_secrets
-                           else " (mode 0600)"))
+        err.print(assemble((said, "")))
     if args.format == "json":
-        sys.stdout.write(dumps(plan_document(loaded.setup, plan, show_secrets=args.show_secrets,
-                                             sources=loaded.sources)))
+        sys.stdout.write(dumps(plan_document(setup, plan, show_secrets=args.show_secrets,
+                                             sources=session.sources)))
         return 0
     out = SafeConsole()
     for path in sorted(root.unreadable):
         err.print(assemble(("note: ", "yellow"), (path, ""),
                            " is not readable by this user; its diff is shown against an empty "
                            "file (run as root for the exact diff)."))
-    out.print(assemble(("detected: ", "dim"), (_detected(root, loaded.setup), "")))
-    for note in loaded.notes:
+    out.print(assemble(("detected: ", "dim"), (_detected(root, setup), "")))
+    for note in session.import_notes:
         out.print(assemble(("import: ", "dim"), (note, "")))
-    for renderable in render_plan(loaded.setup, plan, show_secrets=args.show_secrets,
-                                  sources=loaded.sources, problems=loaded.problems):
+    for renderable in render_plan(setup, plan, show_secrets=args.show_secrets,
+                                  sources=session.sources, problems=session.problems):
         out.print(renderable)
+    out.print(reboot_table(setup))
     return 0
-
-
-def _import_for(answers_path: str, import_path: str | None) -> str | None:
-    """The AWS file as the answers file's `import` names it: relative to the answers file.
-
-    A replay resolves `import` against the answers file's own directory, so the
-    path given on this command line (relative to the current directory) would
-    point elsewhere once the two are not side by side.
-    """
-    if import_path is None:
-        return None
-    answers_dir = os.path.dirname(os.path.abspath(answers_path))
-    return os.path.relpath(os.path.abspath(import_path), answers_dir)
 
 
 def _detected(root: Root, setup: Setup) -> str:

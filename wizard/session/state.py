@@ -1,0 +1,361 @@
+"""What the operator has said so far, and what the core makes of it: one `Session` per run.
+
+The TUI, plain mode and the CLI each hold one `Session` and only ask it:
+it loads the inputs (AWS file, answers file, a paste), takes the host's
+defaults from one injected `HostDefaults`, applies answers through
+`wizard.questions` (keeping an unparsed answer as a draft with its reason),
+validates, says per step what is wrong and what blocks applying, builds the
+plan (always with the heartbeat command of the running installation) and
+saves the answers for replay. Two front ends given the same answers hold the
+same `Session` state, so they cannot build different plans.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from wizard import answers as answers_mod
+from wizard import aws, inputs
+from wizard.model import Problem, Setup, errors, validate
+from wizard.plan import build_plan
+from wizard.plan_types import Plan
+from wizard.preflight import box_conflicts
+from wizard.questions import BY_ID as QUESTIONS_BY_ID
+from wizard.questions import Context, Question, Value, behind_nat
+from wizard.session.host import HostDefaults
+from wizard.steps import BY_ID as STEPS_BY_ID
+from wizard.steps import STEPS
+from wizard.system.executable import vpn_wizard_command
+from wizard.system.host import Check, blocking
+from wizard.system.interfaces import HostInterface
+from wizard.system.paths import Root, TargetFileError
+
+#: Where ctrl+s and plain mode offer to save the answers.
+DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"
+#: Where a value came from, besides answers/import/default (wizard.answers) and "detected".
+SOURCE_OPERATOR = "answers"
+
+
+class Session:
+    """One run of the wizard, whichever front end drives it.
+
+    Attributes:
+        root: the target's `/` (`--root`); files are read from it.
+        dry_run: record instead of applying; nothing on the box blocks.
+        checks: the host's preflight checks (welcome screen, plain mode's first lines).
+        heartbeat_command: the `vpn-wizard` path the heartbeat unit runs.
+        setup: the operator's VPN as answered so far; None until something is imported.
+        sources: where each value of `setup` came from: "answers" (an answers file, a
+            screen, a prompt), "import" (the AWS file), "default", "detected" (the box).
+        answers: raw answers as given, by question id (drafts and the NAT answer live here).
+        drafts: question id -> why its answer does not parse (the model keeps the last good).
+        imported: the AWS file as read (saved answers record only what differs from it).
+        import_path: the AWS file on disk, if the configuration came from one.
+        import_label: how the import is named on screen ("pasted text", a path).
+        import_format, import_notes: what the reader said about the file.
+        import_error: why the last import failed, if it did.
+        target_file_error: why no plan can be built from the box's files (a link,
+            broken markers), if so.
+    """
+
+    def __init__(
+        self,
+        root: Root,
+        *,
+        dry_run: bool = False,
+        host: HostDefaults | None = None,
+        checks: Sequence[Check] = (),
+        heartbeat_command: str | None = None,
+        answers_path: str | None = None,
+    ) -> None:
+        """A session with nothing loaded yet.
+
+        Args:
+            host: the host's defaults, gathered once (`HostDefaults.probe`); None knows
+                nothing of the host (the inputs' own defaults stand).
+            heartbeat_command: None asks `wizard.system.executable` for the running
+                installation, as every front end must (tests pin it for stable snapshots).
+            answers_path: the answers file given on the command line (an AWS file
+                imported later is resolved with it, and ctrl+s offers it).
+        """
+        self.root = root
+        self.dry_run = dry_run
+        self.host = host or HostDefaults()
+        self.checks: list[Check] = list(checks)
+        self.heartbeat_command = heartbeat_command or vpn_wizard_command()
+        self.answers_path = answers_path
+        self.setup: Setup | None = None
+        self.sources: dict[str, str] = {}
+        self.answers: dict[str, Value] = {}
+        self.drafts: dict[str, str] = {}
+        self.imported: aws.Imported | None = None
+        self.import_path: Path | None = None
+        self.import_label = ""
+        self.import_format: str | None = None
+        self.import_notes: tuple[str, ...] = ()
+        self.import_error: str | None = None
+        self.target_file_error: str | None = None
+        self._marks = inputs.marks_on(root)
+        self._problems: tuple[Setup | None, list[Problem]] = (None, [])
+        self._plan: tuple[Setup | None, Plan | None] = (None, None)
+
+    @property
+    def context(self) -> Context:
+        """The host's interfaces, as the questions need them."""
+        return self.host.context
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, import_path: str | Path | None, answers_path: str | Path | None) -> bool:
+        """Read the files given on the command line; on failure `import_error` says why."""
+        if import_path is not None:
+            self.import_label = str(import_path)
+            self.import_path = Path(import_path)
+        try:
+            loaded = inputs.read(import_path, answers_path)
+        except inputs.InputError as exc:
+            self.import_error = str(exc)
+            return False
+        self.import_format = loaded.imported_format
+        self.import_notes = loaded.notes
+        self.imported = loaded.imported
+        if loaded.import_path:
+            self.import_path = Path(loaded.import_path)
+        if not import_path and answers_path:
+            self.import_label = f"{answers_path} (answers)"
+        self.import_error = None
+        self.setup, self.sources = self.host(loaded.setup, loaded.sources)
+        return True
+
+    def import_file(self, path: Path, *, label: str) -> bool:
+        """Load an AWS file from disk; on failure `import_error` says where and why."""
+        try:
+            imported = aws.load(path)
+        except aws.AwsFileError as exc:
+            self.import_error = str(exc).replace(str(path), label, 1)
+            return False
+        return self._take_import(imported, label, path)
+
+    def import_text(self, text: str) -> bool:
+        """Load pasted AWS configuration text."""
+        try:
+            imported = aws.parse(text, "pasted text")
+        except aws.AwsFileError as exc:
+            self.import_error = str(exc)
+            return False
+        return self._take_import(imported, "pasted text", None)
+
+    def _take_import(self, imported: aws.Imported, label: str, path: Path | None) -> bool:
+        """A new AWS configuration: its facts replace the old ones, never the operator's choices."""
+        try:
+            answers = (answers_mod.load_answers(self.answers_path) if self.answers_path
+                       else None)
+            resolved = answers_mod.resolve(answers, imported)
+        except answers_mod.AnswersError as exc:
+            self.import_error = str(exc)
+            return False
+        setup, sources = self.host(resolved.setup, resolved.sources)
+        if self.setup is not None:  # a second import replaces AWS's facts, not the choices
+            setup = replace(setup, choices=self.setup.choices)
+            sources.update({k: v for k, v in self.sources.items() if k.startswith("choices.")})
+        self.sources = sources
+        for qid in [q for q in self.drafts if q.startswith("tunnels[")]:
+            del self.drafts[qid]
+            self.answers.pop(qid, None)
+        self.import_error = None
+        self.import_format = imported.format
+        self.import_notes = imported.notes
+        self.import_label = label
+        self.import_path = path
+        self.imported = imported if path is not None else None
+        self.setup = setup
+        return True
+
+    def interfaces_found(self, interfaces: Sequence[HostInterface]) -> None:
+        """The host's interfaces arrived (late, in the TUI): preselect the WAN unless answered."""
+        self.host = self.host.with_interfaces(interfaces)
+        if self.setup is not None and "choices.physical_interface" not in self.answers:
+            self.setup, self.sources = self.host(self.setup, self.sources)
+
+    def take_flags(self, flags: Mapping[str, str | None]) -> list[str]:
+        """Answers given as command-line flags (question id -> value; None: not given).
+
+        They go through the questions exactly as an answers file's or a screen's
+        values do, and win over both. Returns why each refused one was refused.
+        """
+        refused = []
+        for question_id, value in flags.items():
+            if value is None:
+                continue
+            self.answer(question_id, value)
+            if question_id in self.drafts:
+                refused.append(f"{QUESTIONS_BY_ID[question_id].label}: "
+                               f"{self.drafts[question_id]}")
+        return refused
+
+    # ------------------------------------------------------------------ answers
+
+    def field_value(self, question: Question) -> Value:
+        """What a field or prompt shows: the operator's unparsed text, else the model's value."""
+        assert self.setup is not None
+        if question.id in self.drafts and question.id in self.answers:
+            return self.answers[question.id]
+        if question.id == "choices.behind_nat":
+            return behind_nat(self.setup, self.answers)
+        return question.default(self.setup, self.context)
+
+    def asked(self, question: Question) -> bool:
+        """Whether `question` is asked at all, given the answers so far."""
+        return self.setup is not None and question.when(self.setup, self.answers)
+
+    def check(self, question_id: str, value: Value) -> str | None:
+        """Why `value` cannot be the answer (a parse error or a model error), or None.
+
+        For a prompt that must not move on until the answer holds (plain mode);
+        the model is not changed.
+        """
+        question = QUESTIONS_BY_ID[question_id]
+        assert self.setup is not None
+        try:
+            candidate = question.apply(self.setup, value)
+        except ValueError as exc:
+            return str(exc)
+        blocking_problems = errors(question.problems(self._validate(candidate)))
+        return blocking_problems[0].message if blocking_problems else None
+
+    def answer(self, question_id: str, value: Value) -> None:
+        """Apply one answer to the model, or keep it as a draft with its parse error."""
+        question = QUESTIONS_BY_ID[question_id]
+        self.answers[question_id] = value
+        if self.setup is None:
+            return
+        try:
+            setup = question.apply(self.setup, value)
+        except ValueError as exc:
+            self.drafts[question_id] = str(exc)
+            return
+        self.drafts.pop(question_id, None)
+        if question_id == "choices.behind_nat" and value is False:
+            self.drafts.pop("choices.local_ip", None)
+            self.answers.pop("choices.local_ip", None)
+        if question_id in self.sources:
+            self.sources[question_id] = SOURCE_OPERATOR
+        self.setup = setup
+
+    # ------------------------------------------------------------------ validation
+
+    def _validate(self, setup: Setup) -> list[Problem]:
+        return validate(setup, self._marks) + box_conflicts(setup, self.root)
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem of the current setup (validated once per setup)."""
+        setup = self.setup
+        if setup is None:
+            return []
+        if self._problems[0] is not setup:
+            self._problems = (setup, self._validate(setup))
+        return self._problems[1]
+
+    def active_drafts(self) -> dict[str, str]:
+        """Unparsed answers of questions that are still asked (a hidden one does not count)."""
+        return {qid: message for qid, message in self.drafts.items()
+                if self.asked(QUESTIONS_BY_ID[qid])}
+
+    def step_problems(self, step_id: str) -> list[Problem]:
+        """The problems of one step: its questions' fields and its own paths."""
+        step = STEPS_BY_ID[step_id]
+        asked = [q for q in step.questions if self.setup is None or self.asked(q)]
+
+        def mine(p: Problem) -> bool:
+            if any(q.covers(p.where) for q in asked):
+                return True
+            return any(p.where == w or p.where.startswith(w + ".") for w in step.wheres)
+
+        return [p for p in self.problems if mine(p)]
+
+    def step_invalid(self, step_id: str) -> bool:
+        """A step with something to fix (the sidebar's mark; plain mode reopens its questions)."""
+        if step_id == "welcome":
+            return bool(blocking(self.checks))
+        if step_id == "import":
+            return (self.import_error is not None and self.setup is None) or bool(
+                errors(self.step_problems(step_id)))
+        if step_id == "review":
+            return bool(self.apply_blockers())
+        questions = {q.id for q in STEPS_BY_ID[step_id].questions}
+        return bool(errors(self.step_problems(step_id))) or bool(
+            questions & self.active_drafts().keys())
+
+    def apply_blockers(self) -> list[str]:
+        """Why the plan cannot be applied now, one line each, naming the step (empty: it can)."""
+        if self.setup is None:
+            return ["No AWS configuration has been imported (step Import)."]
+        lines = []
+        for qid, message in self.active_drafts().items():
+            question = QUESTIONS_BY_ID[qid]
+            title = STEPS_BY_ID[question.step].title
+            where = title if question.label == title else f"{title} · {question.label}"
+            lines.append(f"{where}: {message}")
+        placed: set[int] = set()
+        for step in STEPS:
+            for p in errors(self.step_problems(step.id)):
+                placed.add(id(p))
+                question = next((q for q in step.questions if q.covers(p.where)), None)
+                label = question.label if question else p.where
+                lines.append(f"{step.title} · {label}: {p.message}")
+        lines += [f"{p.where}: {p.message}" for p in errors(self.problems)
+                  if id(p) not in placed]
+        if not lines:
+            self.plan()
+        if self.target_file_error:
+            lines.append(f"A file on this box: {self.target_file_error}")
+        if not self.dry_run:
+            for check in blocking(self.checks):
+                lines.append(f"Welcome · {check.title}: {check.fix}")
+        return lines
+
+    # ------------------------------------------------------------------ the plan
+
+    def plan(self) -> Plan | None:
+        """The plan for the current setup, or None while it has errors or unparsed answers.
+
+        The heartbeat unit always runs `heartbeat_command`: the installation the
+        operator is running, whichever front end built the plan.
+        """
+        setup = self.setup
+        if setup is None or errors(self.problems) or self.active_drafts():
+            return None
+        if self._plan[0] is not setup:
+            try:
+                plan = build_plan(setup, self.root.read, heartbeat_command=self.heartbeat_command)
+            except TargetFileError as err:  # a file on the box: say which, and what to fix
+                self.target_file_error = str(err)
+                return None
+            self.target_file_error = None
+            self._plan = (setup, plan)
+        return self._plan[1]
+
+    # ------------------------------------------------------------------ saving
+
+    def save_answers(self, path: str | Path, *, include_secrets: bool = False) -> str:
+        """Write the answers for replay (mode 0600); returns the sentence that says so.
+
+        The AWS file is recorded relative to the answers file's directory, as a
+        replay resolves it; the pre-shared keys are left out unless asked for.
+
+        Raises:
+            answers.AnswersError: the file cannot be written (naming it and why).
+        """
+        assert self.setup is not None
+        target = Path(os.path.expanduser(str(path)))
+        import_rel = None
+        if self.import_path is not None:
+            import_rel = os.path.relpath(self.import_path.resolve(), target.resolve().parent)
+        answers_mod.save_answers(target, self.setup, include_secrets=include_secrets,
+                                 import_path=import_rel, imported=self.imported)
+        keys = "with the pre-shared keys" if include_secrets else "without the pre-shared keys"
+        return f"Saved to {path} (mode 0600, {keys})."
