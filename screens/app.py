@@ -31,15 +31,16 @@ from screens.safe import TerminalSafeFilter
 from screens.widgets import SidebarEntry
 from wizard import answers as answers_mod
 from wizard import aws, inputs
+from wizard import host_defaults as defaults
 from wizard.model import Problem, Setup, errors, validate
 from wizard.plan import build_plan
 from wizard.plan_types import Plan
+from wizard.preflight import Check, blocking, host_checks, interface_problems
 from wizard.questions import BY_ID as QUESTIONS_BY_ID
-from wizard.questions import BY_STEP, Context, Question, Value, behind_nat, host_defaults
+from wizard.questions import BY_STEP, Context, Question, Value, behind_nat
 from wizard.render.heartbeat import DEFAULT_COMMAND
 from wizard.safe_text import printable
-from wizard.system.detect import apply_detected, detect
-from wizard.system.host import Check, HostFacts, blocking, preflight
+from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root, TargetFileError
 
@@ -95,7 +96,8 @@ class WizardApp(App[int]):
             dry_run: record instead of applying; nothing is blocked.
             import_path: the AWS file given on the command line.
             answers_path: the answers file given on the command line.
-            host: the preflight facts (`wizard.system.host.probe()`, or canned in tests).
+            host: the probe's facts (`wizard.system.host.probe`, or canned in tests):
+                the preflight checks and the defaults the box proposes.
             interfaces: the host's interfaces (canned in tests), or a function that
                 lists them; it then runs in a thread after the first frame, because
                 netlink's library alone takes longer to import than the welcome
@@ -112,9 +114,9 @@ class WizardApp(App[int]):
         self.root = root or Root("/")
         self.dry_run = dry_run
         self.host = host
-        self.checks: list[Check] = preflight(host, dry_run=dry_run)
+        self.checks: list[Check] = host_checks(host, dry_run=dry_run)
         self._list_interfaces = interfaces if callable(interfaces) else None
-        self.context = Context(() if callable(interfaces) else tuple(interfaces))
+        self.context = Context(() if callable(interfaces) else tuple(interfaces), host=host)
         self.cursor_blink = cursor_blink
         self.start_step = start
         self.heartbeat_command = heartbeat_command
@@ -157,8 +159,25 @@ class WizardApp(App[int]):
         self.import_notes = loaded.notes
         if not import_path and answers_path:
             self.import_label = f"{answers_path} (answers)"
-        self.set_reactive(WizardApp.setup,
-                          host_defaults(loaded.setup, self.context, self.sources))
+        setup, self.sources = self._host_defaults(loaded.setup, self.sources)
+        self.set_reactive(WizardApp.setup, setup)
+
+    def _host_defaults(self, setup: Setup,
+                       sources: dict[str, str]) -> tuple[Setup, dict[str, str]]:
+        """The box's defaults (`wizard.host_defaults`) for every choice nobody made yet.
+
+        A choice answered on a screen counts as made (the NAT answer makes the
+        private address the operator's too), so interfaces that arrive late
+        never overwrite it.
+        """
+        facts = self.context.facts()
+        if facts is None:
+            return setup, dict(sources)
+        answered = {qid: answers_mod.SOURCE_ANSWERS for qid in self.ui_answers
+                    if qid.startswith("choices.")}
+        if "choices.behind_nat" in answered:
+            answered["choices.local_ip"] = answers_mod.SOURCE_ANSWERS
+        return defaults.host_defaults(facts, setup, {**sources, **answered})
 
     def _answers_file(self) -> answers_mod.Answers | None:
         if not self.answers_path:
@@ -171,11 +190,9 @@ class WizardApp(App[int]):
         except answers_mod.AnswersError as exc:
             self.import_error = str(exc)
             return
-        # As inputs.load does: a backend/persistence left at its default follows the box.
-        setup, sources = apply_detected(resolved.setup, dict(resolved.sources),
-                                        detect(self.root, run=None))
+        setup, sources = resolved.setup, dict(resolved.sources)
         if self.setup is None:
-            setup = host_defaults(setup, self.context, sources)
+            setup, sources = self._host_defaults(setup, sources)
         else:  # a second import replaces AWS's facts, not the operator's choices
             setup = replace(setup, choices=self.setup.choices)
             sources.update({k: v for k, v in self.sources.items() if k.startswith("choices.")})
@@ -222,7 +239,9 @@ class WizardApp(App[int]):
         if setup is None:
             return []
         if self._problems[0] is not setup:
-            self._problems = (setup, validate(setup, self._marks))
+            facts = self.context.facts()
+            found = interface_problems(facts, setup.choices) if facts is not None else []
+            self._problems = (setup, validate(setup, self._marks) + found)
         return self._problems[1]
 
     def active_drafts(self) -> dict[str, str]:
@@ -365,9 +384,14 @@ class WizardApp(App[int]):
 
     def _interfaces_read(self, found: tuple[HostInterface, ...]) -> None:
         """The host's interfaces arrived: preselect the WAN unless already answered."""
-        self.context = Context(found)
-        if self.setup is not None and "choices.physical_interface" not in self.ui_answers:
-            self.setup = host_defaults(self.setup, self.context, self.sources)
+        self.context = Context(found, host=self.host)
+        self._problems = (None, [])
+        if self.setup is not None:
+            setup, self.sources = self._host_defaults(self.setup, self.sources)
+            if setup is not self.setup:
+                self.setup = setup
+            else:
+                self.mutate_reactive(WizardApp.setup)
         if self.is_screen_installed("step-interfaces") and self.current != "interfaces":
             self.uninstall_screen("step-interfaces")  # rebuilt with the real choices
 
@@ -527,16 +551,17 @@ def run_app(args: argparse.Namespace) -> int:
     """`vpn-wizard` without a sub-command: probe the host, then run the wizard."""
     from wizard.system.executable import vpn_wizard_command
     from wizard.system.host import probe
-    from wizard.system.interfaces import list_interfaces
+    from wizard.system.netlink import read_interfaces
 
+    root = Root(args.root)
     app = WizardApp(
-        root=Root(args.root),
+        root=root,
         dry_run=bool(args.dry_run),
         import_path=args.import_path,
         answers_path=args.answers,
-        host=probe(),
-        interfaces=list_interfaces,
-        heartbeat_command=vpn_wizard_command(),
+        host=probe(root),
+        interfaces=read_interfaces,
+        heartbeat_command=vpn_wizard_command(DEFAULT_COMMAND),
     )
     code = app.run()
     if not app.changed:

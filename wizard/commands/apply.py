@@ -28,6 +28,7 @@ from wizard.plan_types import Plan
 from wizard.preflight import preflight
 from wizard.redact import Redactor
 from wizard.render import boot_guard as boot_unit
+from wizard.render.heartbeat import DEFAULT_COMMAND
 from wizard.safe_text import printable
 from wizard.system import System, boot
 from wizard.system.executable import vpn_wizard_command
@@ -105,7 +106,8 @@ def run_apply(args: argparse.Namespace) -> int:
                 _say(f"error: {problem}", err=True)
             _say("The plan was not applied. Nothing was changed.", err=True)
             return EXIT_REFUSED
-        plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
+        plan = build_plan(loaded.setup, root.read,
+                          heartbeat_command=vpn_wizard_command(DEFAULT_COMMAND))
         if system.simulated and not dry_run:
             _say(f"--root {args.root}: files are written there; links, routes, rules, sysctls "
                  "and daemons are simulated in run/vpn-wizard-sim/kernel.json under it.")
@@ -257,7 +259,8 @@ def run_uninstall(args: argparse.Namespace) -> int:
     system = System.recording(root) if dry_run else System.real(root)
     with contextlib.ExitStack() as stack:
         stack.callback(system.close)
-        plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
+        plan = build_plan(loaded.setup, root.read,
+                          heartbeat_command=vpn_wizard_command(DEFAULT_COMMAND))
         result = uninstall(loaded.setup, plan, system, progress=_printer(None, plan))
         if dry_run:
             _say("Would run:")

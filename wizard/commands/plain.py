@@ -22,12 +22,14 @@ from rich.text import Text
 from wizard import inputs
 from wizard.model import Problem, Setup, errors, validate
 from wizard.plan import build_plan
+from wizard.preflight import Check, blocking, host_checks, interface_problems
 from wizard.preview import render_plan, summary
 from wizard.questions import BY_STEP, Context, Option, Question, Value, host_defaults, nat_hint
 from wizard.redact import Redactor
 from wizard.safe_text import SafeConsole, assemble, printable
-from wizard.system.host import Check, blocking, preflight, probe
-from wizard.system.interfaces import HostInterface, list_interfaces
+from wizard.system.host import HostFacts, probe
+from wizard.system.interfaces import HostInterface
+from wizard.system.netlink import read_interfaces
 from wizard.system.paths import Root
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -96,8 +98,14 @@ class Session:
     marks: dict[str, int]
     answers: dict[str, Value]
 
+    def problems(self, setup: Setup) -> list[Problem]:
+        """The model's problems and, with the probe's facts, the interface mistakes."""
+        facts = self.context.facts()
+        found = interface_problems(facts, setup.choices) if facts is not None else []
+        return validate(setup, self.marks) + found
+
     def problems_for(self, question: Question, setup: Setup) -> list[Problem]:
-        return question.problems(validate(setup, self.marks))
+        return question.problems(self.problems(setup))
 
     def check(self, question: Question, value: Value) -> str | None:
         """Why `value` cannot be the answer (a parse error or a model error), or None."""
@@ -213,8 +221,8 @@ def run_plain(
     *,
     prompter: Prompter | None = None,
     console: Console | None = None,
-    host: Callable[[], Any] = probe,
-    interfaces: Callable[[], list[HostInterface]] = list_interfaces,
+    host: Callable[[], HostFacts] | None = None,
+    interfaces: Callable[[], list[HostInterface]] = read_interfaces,
 ) -> int:
     """Ask, review, confirm, apply (or record). Returns the exit code.
 
@@ -227,13 +235,14 @@ def run_plain(
     console = console or SafeConsole()
     root = Root(args.root)
     dry_run = bool(args.dry_run)
-    checks = preflight(host(), dry_run=dry_run)
+    facts = host() if host is not None else probe(root)
+    checks = host_checks(facts, dry_run=dry_run)
     print_checks(console, checks, dry_run)
     try:
         found = interfaces()
     except OSError:
         found = []
-    context = Context(tuple(found))
+    context = Context(tuple(found), host=facts)
     try:
         try:
             loaded = load_inputs(args, root, prompter, console)
@@ -247,7 +256,7 @@ def run_plain(
                           inputs.marks_on(root), {})
         console.print(summary(session.setup))
         setup = ask_all(session, prompter, console)
-        problems = validate(setup, session.marks)
+        problems = session.problems(setup)
         if errors(problems):
             for problem in errors(problems):
                 console.print(assemble(("error: ", "red"), (problem, "")))

@@ -18,6 +18,7 @@ from wizard.model import Setup
 from wizard.plan import build_plan
 from wizard.plan_json import dumps, plan_document
 from wizard.preview import problems_renderable, render_plan
+from wizard.render.heartbeat import DEFAULT_COMMAND
 from wizard.safe_text import SafeConsole, assemble
 from wizard.system.executable import vpn_wizard_command
 from wizard.system.paths import Root
@@ -42,7 +43,8 @@ def run_plan(args: argparse.Namespace) -> int:
         err.print(Text.assemble(("The plan was not built: ", "bold red"),
                                 "fix the errors above. Nothing was changed."))
         return 2
-    plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
+    plan = build_plan(loaded.setup, root.read,
+                          heartbeat_command=vpn_wizard_command(DEFAULT_COMMAND))
     if args.save_answers:
         from wizard.answers import AnswersError, save_answers
 
@@ -88,12 +90,14 @@ def _import_for(answers_path: str, import_path: str | None) -> str | None:
 
 
 def _detected(root: Root, setup: Setup) -> str:
-    """What the box is (wizard.system.detect) and whether the plan's choices match it."""
-    from wizard.system.detect import defaults_for, describe, detect
+    """What the box is (wizard.system.host) and whether the plan's choices match its defaults."""
+    from wizard.host_defaults import decide
+    from wizard.system.host import describe, probe
 
-    facts = detect(root)
-    line = describe(facts)
-    backend, persistence = defaults_for(facts)
+    facts = probe(root)
+    proposed = decide(facts, None)
+    backend, persistence = proposed.backend.value, proposed.persistence.value
+    line = f"{describe(facts)} -> backend {backend}, persistence {persistence}"
     chosen = setup.choices
     if (chosen.backend, chosen.persistence) != (backend, persistence):
         line += (f" (this plan uses backend {chosen.backend}, persistence "
