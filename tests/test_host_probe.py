@@ -292,12 +292,16 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-#: system/ modules of the probe and the host seam; they may import nothing of the product.
-LEAF = ("host", "interfaces", "netlink", "executable", "base", "__init__", "paths", "files")
+#: system/ modules that still import product logic, each awaiting its owner's rework:
+#: the status readers (value types from wizard.status), the simulated kernel (the same
+#: types, and swanctl's parser), the boot guard (its unit text from wizard.render).
+NOT_YET_LEAF = {"boot", "simulated", "netlink_status", "statusall", "vici_source"}
 
 
-@pytest.mark.parametrize("name", LEAF)
-def test_the_host_probe_modules_import_no_product_logic(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(
+    p.stem for p in (REPO / "wizard" / "system").glob("*.py") if p.stem not in NOT_YET_LEAF))
+def test_system_modules_import_no_product_logic(name: str) -> None:
+    """system/ does what it is told: no model, answers, render, status or plan in it."""
     found = _imports(REPO / "wizard" / "system" / f"{name}.py")
     product = {m for m in found if m.startswith("wizard") and not m.startswith("wizard.system")}
     assert product == set(), f"wizard/system/{name}.py imports {sorted(product)}"
