@@ -383,15 +383,15 @@ class WizardApp(App[int]):
         self.call_from_thread(self._interfaces_read, found)
 
     def _interfaces_read(self, found: tuple[HostInterface, ...]) -> None:
-        """The host's interfaces arrived: preselect the WAN unless already answered."""
+        """The host's interfaces arrived: the WAN and NAT defaults, unless already answered."""
         self.context = Context(found, host=self.host)
         self._problems = (None, [])
         if self.setup is not None:
             setup, self.sources = self._host_defaults(self.setup, self.sources)
             if setup is not self.setup:
                 self.setup = setup
-            else:
-                self.mutate_reactive(WizardApp.setup)
+        if isinstance(self.screen, StepScreen) and self.screen.is_mounted:
+            self.screen.refresh_state()  # the sidebar learns of interface mistakes
         if self.is_screen_installed("step-interfaces") and self.current != "interfaces":
             self.uninstall_screen("step-interfaces")  # rebuilt with the real choices
 
