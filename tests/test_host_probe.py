@@ -102,6 +102,7 @@ def test_probe_reads_a_whole_box_from_files_and_recorded_commands(tmp_path: Path
         iptables="nf_tables",
         netfilter_persistent=True,
         interfaces=(ETH0,),
+        is_host=False,
     )
     assert run.asked == [("ipsec", "--version")]
 
@@ -237,6 +238,16 @@ def test_an_installed_strongswan_that_hides_its_version_is_a_warning_not_a_block
     quiet = replace(CANNED_HOST, strongswan_version=None)
     check = by_id(preflight.host_checks(quiet, dry_run=False))["strongswan"]
     assert (check.status, check.blocks_apply) == ("warn", False)
+
+
+def test_a_root_directory_asks_nothing_of_this_machines_kernel(tmp_path: Path) -> None:
+    """Under --root the engine simulates the kernel and strongSwan: no tool, VTI or strongSwan
+    of this machine's (or of the directory's) can block applying there."""
+    facts = replace(probe(Root(tmp_path), commands=False), is_root=True)
+    checks = preflight.host_checks(facts, dry_run=False)
+    assert preflight.blocking(checks) == []
+    assert "simulated kernel" in by_id(checks)["tool.iptables"].detail
+    assert by_id(checks)["distribution"].status == "warn"  # the directory's own files still count
 
 
 def test_no_ifup_on_a_netplan_box_is_not_a_warning() -> None:

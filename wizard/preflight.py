@@ -94,6 +94,16 @@ def host_checks(facts: HostFacts, *, dry_run: bool) -> list[Check]:
                             "no: the plan writes to /etc and configures the network",
                             "run it again with sudo (sudo vpn-wizard), or add --dry-run", blocks))
 
+    if not facts.is_host:
+        # Under --root the engine drives a simulated kernel and strongSwan beside
+        # the files: nothing of this machine's is used, so nothing of it is asked for.
+        simulated = "not needed: --root applies to a simulated kernel"
+        checks.append(Check("strongswan", "strongSwan installed", "pass", simulated))
+        checks += [Check(f"tool.{tool}", f"'{tool}' command", "pass", simulated)
+                   for tool in TOOLS]
+        checks.append(Check("vti", "Kernel support for VTI (ip_vti)", "pass", simulated))
+        return checks + _target_checks(facts)
+
     version = facts.strongswan_version
     install = install_command(facts, "strongswan-starter", "strongswan")
     if version is None and (facts.starter or facts.swanctl):
@@ -133,7 +143,12 @@ def host_checks(facts: HostFacts, *, dry_run: bool) -> list[Check]:
     else:
         checks.append(Check("vti", vti_title, "warn", "no kernel configuration to read",
                             "check with: sudo modprobe ip_vti"))
+    return checks + _target_checks(facts)
 
+
+def _target_checks(facts: HostFacts) -> list[Check]:
+    """What the target's own files say: its distribution and what reads the files at boot."""
+    checks: list[Check] = []
     if facts.distribution:
         if set(facts.distribution_id) & {"debian", "ubuntu"}:
             checks.append(Check("distribution", "Distribution", "pass", facts.distribution))

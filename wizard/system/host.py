@@ -70,6 +70,8 @@ class HostFacts:
         interfaces: the interfaces with their state and IPv4 addresses, default
             route first; None when they were not read (files-only probe, or a
             root that is not this host).
+        is_host: the root is this machine's `/`; False for a `--root` directory,
+            whose kernel and daemons the engine simulates.
     """
 
     is_root: bool = False
@@ -90,6 +92,7 @@ class HostFacts:
     iptables: IptablesVariant | None = None
     netfilter_persistent: bool = False
     interfaces: tuple[HostInterface, ...] | None = None
+    is_host: bool = True
 
     @property
     def major_version(self) -> int | None:
@@ -293,6 +296,7 @@ def probe(
         iptables=_iptables_variant(root, runner),
         netfilter_persistent=_binary(root, "netfilter-persistent") is not None,
         interfaces=found,
+        is_host=root.is_host,
     )
 
 
