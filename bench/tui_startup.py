@@ -56,7 +56,7 @@ def _child(kind: str) -> None:
         from screens.app import WizardApp
         from screens.base import StepScreen
         from wizard.system.host import probe
-        from wizard.system.interfaces import list_interfaces
+        from wizard.system.netlink import read_interfaces
         from wizard.system.paths import Root
 
         class Timed(WizardApp):
@@ -73,7 +73,7 @@ def _child(kind: str) -> None:
         root = tempfile.mkdtemp(prefix="vpn-wizard-bench-")
         os.chdir(ROOT)
         app = Timed(root=Root(root), dry_run=True, import_path=str(EXAMPLE.relative_to(ROOT)),
-                    host=probe(), interfaces=list_interfaces)
+                    host=probe(Root(root)), interfaces=read_interfaces)
     marks["start"] = time.monotonic()
     app.run(headless=True, size=(100, 32))
     print(f"{marks['frame']:.6f} {marks['start']:.6f}")

@@ -31,10 +31,11 @@ from wizard import answers as answers_mod
 from wizard.apply import ApplyResult
 from wizard.model import Problem, Setup
 from wizard.plan_types import Plan
+from wizard.preflight import host_checks
 from wizard.questions import Question, Value
 from wizard.safe_text import printable
 from wizard.session import ApplyRun, HostDefaults, Outcome, Session
-from wizard.system.host import HostFacts, preflight
+from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root
 
@@ -121,7 +122,8 @@ class WizardApp(StepNavigation, App[int]):
             dry_run: record instead of applying; nothing is blocked.
             import_path: the AWS file given on the command line.
             answers_path: the answers file given on the command line.
-            host: the preflight facts (`wizard.system.host.probe()`, or canned in tests).
+            host: the probe's facts (`wizard.system.host.probe`, or canned in tests):
+                the preflight checks and the defaults the box proposes.
             interfaces: the host's interfaces (canned in tests), or a function that
                 lists them; it then runs in a thread after the first frame, because
                 netlink's library alone takes longer to import than the welcome
@@ -137,8 +139,9 @@ class WizardApp(StepNavigation, App[int]):
         super().__init__()
         root = root or Root("/")
         listed = () if callable(interfaces) else tuple(interfaces)
-        self.session = Session(root, dry_run=dry_run, host=HostDefaults.probe(root, listed),
-                               checks=preflight(host, dry_run=dry_run),
+        self.session = Session(root, dry_run=dry_run,
+                               host=HostDefaults.probe(root, listed, facts=host),
+                               checks=host_checks(host, dry_run=dry_run),
                                heartbeat_command=heartbeat_command, answers_path=answers_path)
         """Everything the operator said and what the core makes of it."""
         self._list_interfaces = interfaces if callable(interfaces) else None
@@ -212,8 +215,10 @@ class WizardApp(StepNavigation, App[int]):
         self.call_from_thread(self._interfaces_read, found)
 
     def _interfaces_read(self, found: tuple[HostInterface, ...]) -> None:
-        """The host's interfaces arrived: preselect the WAN unless already answered."""
+        """The host's interfaces arrived: the WAN and NAT defaults, unless already answered."""
         self.session.interfaces_found(found)
+        if isinstance(self.screen, StepScreen) and self.screen.is_mounted:
+            self.screen.refresh_state()  # the sidebar learns of interface mistakes
         if self.is_screen_installed("step-interfaces") and self.current != "interfaces":
             self.uninstall_screen("step-interfaces")  # rebuilt with the real choices
 
@@ -282,15 +287,16 @@ class WizardApp(StepNavigation, App[int]):
 def run_app(args: argparse.Namespace) -> int:
     """`vpn-wizard` without a sub-command: probe the host, then run the wizard."""
     from wizard.system.host import probe
-    from wizard.system.interfaces import list_interfaces
+    from wizard.system.netlink import read_interfaces
 
+    root = Root(args.root)
     app = WizardApp(
-        root=Root(args.root),
+        root=root,
         dry_run=bool(args.dry_run),
         import_path=args.import_path,
         answers_path=args.answers,
-        host=probe(),
-        interfaces=list_interfaces,
+        host=probe(root),
+        interfaces=read_interfaces,
     )
     code = app.run()
     if not app.changed:

@@ -105,7 +105,10 @@ class StepScreen(Screen[None]):
         assert wizard.setup is not None
         kind = question.kind_in(wizard.setup, wizard.context)
         options = question.options(wizard.setup, wizard.context) if question.options else ()
-        return QuestionField(question, wizard.field_value(question), kind=kind, options=options)
+        value = wizard.field_value(question)
+        if kind == "text" and isinstance(value, tuple):  # a choice list with nothing to offer
+            value = ", ".join(value)  # (a one-interface box's LAN list), typed as names
+        return QuestionField(question, value, kind=kind, options=options)
 
     def fields(self) -> list[QuestionField]:
         return list(self.query(QuestionField))

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from screens.base import StepScreen
-from wizard.system.host import Check, blocking
+from wizard.preflight import Check, blocking
 
 _ICONS = {"pass": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red")}
 

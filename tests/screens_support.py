@@ -33,11 +33,15 @@ REVEAL_DEMO_KEY = "Shown.on_purpose_42"
 CANNED_HOST = HostFacts(
     is_root=True,
     strongswan_version="5.9.8",
+    starter=True,
     tools={"ip": "/usr/sbin/ip", "iptables": "/usr/sbin/iptables", "sysctl": "/usr/sbin/sysctl"},
     vti="module",
     distribution="Ubuntu 22.04.4 LTS",
     distribution_id=("ubuntu", "debian"),
+    os_release=True,
+    systemd=True,
     ifupdown=True,
+    rc_local=True,
 )
 #: A box that fails most checks: not root, old strongSwan, no iptables, no VTI.
 BROKEN_HOST = HostFacts(
@@ -45,8 +49,10 @@ BROKEN_HOST = HostFacts(
     strongswan_version="5.3.5",
     tools={"ip": "/usr/sbin/ip", "iptables": None, "sysctl": "/usr/sbin/sysctl"},
     vti="missing",
+    starter=True,
     distribution="Ubuntu 16.04.7 LTS",
     distribution_id=("ubuntu", "debian"),
+    os_release=True,
     ifupdown=True,
 )
 CANNED_INTERFACES = (

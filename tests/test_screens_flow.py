@@ -143,6 +143,11 @@ async def test_walk_from_import_to_review_with_the_seed(tmp_path: Path) -> None:
         assert app.step_invalid("vpc")  # updown needs a VPC CIDR
 
         await next_step(pilot, "interfaces")
+        # 198.51.100.10 is on no canned interface: behind NAT by default, with eth0's address.
+        assert app.setup.choices.local_ip == IPv4Address("192.0.2.10")
+        await pilot.click("#i-choices-behind_nat")
+        await settle(pilot)
+        assert app.setup.choices.local_ip is None
         await pilot.click("#i-choices-behind_nat")
         await settle(pilot)
         assert app.setup.choices.local_ip == IPv4Address("192.0.2.10")  # eth0's address
@@ -255,7 +260,11 @@ async def test_keyboard_only_walk(tmp_path: Path) -> None:
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert app.current == "interfaces"
-        await pilot.press("tab", "space")  # behind NAT
+        assert app.setup.choices.local_ip == IPv4Address("192.0.2.10")  # behind NAT by default
+        await pilot.press("tab", "space")  # behind NAT: off
+        await settle(pilot)
+        assert app.setup.choices.local_ip is None
+        await pilot.press("space")  # and on again
         await settle(pilot)
         assert app.setup.choices.local_ip == IPv4Address("192.0.2.10")
         await pilot.press("tab", "tab", "space")  # past the private address, to the LAN list

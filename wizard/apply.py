@@ -512,11 +512,12 @@ def _rollback(
 
 def _arm_boot_guard(system: System) -> None:
     """While a confirmation is pending, a power loss must not keep the changes (boot_guard)."""
+    from wizard.render.heartbeat import DEFAULT_COMMAND
     from wizard.system import boot
     from wizard.system.executable import vpn_wizard_command
 
     if boot.can_arm(system):
-        boot.arm(system.root, vpn_wizard_command())
+        boot.arm(system.root, vpn_wizard_command(DEFAULT_COMMAND))
 
 
 def _disarm_boot_guard(system: System) -> None:

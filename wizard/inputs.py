@@ -11,8 +11,11 @@ from pathlib import Path
 
 from wizard import answers as answers_mod
 from wizard import aws
+from wizard.host_defaults import host_defaults
 from wizard.model import Problem, Setup, validate
+from wizard.preflight import box_conflicts
 from wizard.render.ipsec import IPSEC_CONF, existing_marks
+from wizard.system.host import probe
 from wizard.system.paths import Root
 
 
@@ -91,12 +94,9 @@ def load(
     root = root or Root("/")
     loaded = read(import_path, answers_path)
     # A backend/persistence the inputs leave at its default follows the box
-    # (no starter but swanctl -> swanctl; netplan configured -> netplan).
-    from wizard.system.detect import apply_detected, detect
-
-    facts = detect(root, run=None)
-    setup, sources = apply_detected(loaded.setup, dict(loaded.sources), facts)
-    from wizard.preflight import box_conflicts
-
+    # (wizard.host_defaults); files only here, the interfaces are the front end's.
+    facts = probe(root, commands=False)
+    setup, sources = host_defaults(facts, loaded.setup, loaded.sources,
+                                   ("backend", "persistence"))
     problems = validate(setup, marks_on(root)) + box_conflicts(setup, root)
     return replace(loaded, setup=setup, sources=sources, problems=problems)

@@ -22,6 +22,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
 from wizard import fields
+from wizard import host_defaults as defaults
 from wizard.model import (
     BACKENDS,
     DPD_ACTIONS,
@@ -37,7 +38,8 @@ from wizard.model import (
     parse_network,
 )
 from wizard.secret import Secret
-from wizard.system.interfaces import HostInterface, default_interface, holding
+from wizard.system.host import HostFacts
+from wizard.system.interfaces import HostInterface
 
 Value = str | bool | tuple[str, ...]
 Kind = Literal["text", "secret", "confirm", "select", "multi"]
@@ -58,9 +60,19 @@ class Context:
     Attributes:
         interfaces: the host's interfaces (`wizard.system.interfaces`), for the
             WAN and LAN choices; empty makes those plain text questions.
+        host: the probe's facts, when the front end has them (backend and
+            persistence defaults, the Interfaces step's checks).
     """
 
     interfaces: tuple[HostInterface, ...] = ()
+    host: HostFacts | None = None
+
+    def facts(self) -> HostFacts | None:
+        """The probe's facts with the interfaces in hand; None when neither is known."""
+        if self.host is None and not self.interfaces:
+            return None
+        base = self.host or HostFacts()
+        return base.with_interfaces(self.interfaces) if self.interfaces else base
 
 
 def _always(setup: Setup, answers: Mapping[str, Value]) -> bool:
@@ -548,28 +560,30 @@ def heartbeat_targets(setup: Setup) -> tuple[str, ...]:
 def host_defaults(setup: Setup, context: Context, sources: Mapping[str, str]) -> Setup:
     """Preselect what the host makes obvious and the operator did not answer already.
 
-    Today that is the physical interface: the one the default route leaves
-    through, unless an answers file named one. Both modes call this before
-    asking, so they start from the same setup.
+    The decisions are `wizard.host_defaults`' (WAN from the default route,
+    NAT and its private address from the addresses, and, when the context
+    has the probe's facts, backend and persistence); this is the questions'
+    face of it, so both modes start from the same setup.
     """
-    if sources.get("choices.physical_interface") == "answers":
+    facts = context.facts()
+    if facts is None:
         return setup
-    wan = default_interface(context.interfaces)
-    if wan is None or wan.name == setup.choices.physical_interface:
-        return setup
-    return _set_choice(setup, physical_interface=wan.name)
+    keys = defaults.KEYS if context.host is not None else ("physical_interface", "local_ip")
+    return defaults.host_defaults(facts, setup, sources, keys)[0]
 
 
 def nat_hint(setup: Setup, context: Context) -> str:
     """A sentence for the NAT question when the host's addresses answer it, else ""."""
-    if not context.interfaces or not setup.tunnels:
+    facts = context.facts()
+    if facts is None or not context.interfaces or not setup.tunnels:
         return ""
+    decided = defaults.default_local_ip(facts, setup.connection,
+                                        setup.choices.physical_interface)
+    if decided is not None:
+        return decided.reason + "."
     outside = setup.tunnels[0].customer_outside_ip
-    here = holding(context.interfaces, outside)
-    if here is not None:
-        return f"{outside} is on {here.name}: this box is not behind NAT."
-    return (f"{outside} is not on any interface of this box: it is probably behind NAT, "
-            "and the private address is the one on the physical interface.")
+    return (f"{outside} is on no interface of this box, so it is behind NAT; give the "
+            "private address the NAT forwards to.")
 
 
 def suggested_local_ip(setup: Setup, context: Context) -> str:

@@ -94,10 +94,16 @@ def lab_aws_file(tunnels: Sequence[PeerTunnel]) -> str:
 
 
 def answers(mode: str = "manual", physical: str = CGW_WAN_IF) -> str:
-    """What the operator chooses: the mode, the WAN and LAN interfaces, the VPC."""
+    """What the operator chooses: the mode, the WAN and LAN interfaces, the VPC.
+
+    The persistence is the document's, named: the guest (this machine's / over
+    hostfs) has no ifupdown, so left out it would default to none
+    (wizard.host_defaults), and the lab proves the seed's own layout.
+    """
     return (
         "[choices]\n"
         f'mode = "{mode}"\n'
+        'persistence = "seed"\n'
         f'physical_interface = "{physical}"\n'
         f'lan_interfaces = ["{CGW_LAN_IF}"]\n'
         f'vpc_cidrs = ["{VPC_CIDR}"]\n'

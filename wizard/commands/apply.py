@@ -26,6 +26,7 @@ from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.redact import Redactor
 from wizard.render import boot_guard as boot_unit
+from wizard.render.heartbeat import DEFAULT_COMMAND
 from wizard.safe_text import printable
 from wizard.session import ApplyRun, Outcome, needs_root
 from wizard.system import System, boot
@@ -199,7 +200,8 @@ def run_uninstall(args: argparse.Namespace) -> int:
     system = System.recording(root) if dry_run else System.real(root)
     with contextlib.ExitStack() as stack:
         stack.callback(system.close)
-        plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
+        plan = build_plan(loaded.setup, root.read,
+                          heartbeat_command=vpn_wizard_command(DEFAULT_COMMAND))
         result = uninstall(loaded.setup, plan, system, progress=_printer(None, plan))
         if dry_run:
             _say("Would run:")

@@ -18,13 +18,13 @@ import ipaddress
 import math
 import re
 import signal
-import subprocess
 import sys
 import time
 from types import FrameType
 
 from wizard.heartbeat import Heartbeat, Pinger
 from wizard.safe_text import printable
+from wizard.system.base import CommandTimeout, run_argv
 from wizard.system.paths import Root
 
 _RTT = re.compile(r"time[=<]\s*([0-9.]+)\s*ms")
@@ -44,15 +44,8 @@ def ping_argv(address: str, timeout: float) -> list[str]:
 def system_ping(address: str, timeout: float) -> float | None:
     """Ping once with the system's `ping`; the RTT in ms, or None when nothing answered."""
     try:
-        proc = subprocess.run(
-            ping_argv(address, timeout),
-            capture_output=True,
-            text=True,
-            timeout=timeout + 5,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
+        proc = run_argv(ping_argv(address, timeout), [], check=False, timeout=timeout + 5)
+    except CommandTimeout:  # a missing ping still fails loudly (HostError)
         return None
     if proc.returncode != 0:
         return None

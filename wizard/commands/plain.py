@@ -24,6 +24,7 @@ from wizard.answers import AnswersError
 from wizard.apply import StepEvent
 from wizard.model import Setup, errors
 from wizard.plan_types import Plan
+from wizard.preflight import Check, blocking, host_checks
 from wizard.preview import NOTHING_CHANGED, problems_renderable, step_renderable, summary
 from wizard.questions import Option, Question, Value, nat_hint
 from wizard.redact import Redactor
@@ -31,8 +32,9 @@ from wizard.safe_text import SafeConsole, assemble, printable
 from wizard.session import ApplyRun, HostDefaults, Session, needs_root
 from wizard.session.state import DEFAULT_ANSWERS_PATH
 from wizard.steps import ASKING, after_reboot, persistence_note, reboot_table
-from wizard.system.host import Check, blocking, preflight, probe
-from wizard.system.interfaces import HostInterface, list_interfaces
+from wizard.system.host import HostFacts, probe
+from wizard.system.interfaces import HostInterface
+from wizard.system.netlink import read_interfaces
 from wizard.system.paths import Root
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -228,8 +230,8 @@ def run_plain(
     *,
     prompter: Prompter | None = None,
     console: Console | None = None,
-    host: Callable[[], Any] = probe,
-    interfaces: Callable[[], list[HostInterface]] = list_interfaces,
+    host: Callable[[], HostFacts] | None = None,
+    interfaces: Callable[[], list[HostInterface]] = read_interfaces,
     heartbeat_command: str | None = None,
 ) -> int:
     """Ask, review, confirm, apply (or record). Returns the exit code.
@@ -244,13 +246,14 @@ def run_plain(
     console = console or SafeConsole()
     root = Root(args.root)
     dry_run = bool(args.dry_run)
-    checks = preflight(host(), dry_run=dry_run)
+    facts = host() if host is not None else probe(root)
+    checks = host_checks(facts, dry_run=dry_run)
     print_checks(console, checks, dry_run)
     try:
         found = interfaces()
     except OSError:
         found = []
-    session = Session(root, dry_run=dry_run, host=HostDefaults.probe(root, found),
+    session = Session(root, dry_run=dry_run, host=HostDefaults.probe(root, found, facts=facts),
                       checks=checks, heartbeat_command=heartbeat_command,
                       answers_path=args.answers)
     try:

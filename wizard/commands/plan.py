@@ -15,12 +15,14 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from wizard.answers import AnswersError
+from wizard.host_defaults import decide
 from wizard.model import Setup, errors
 from wizard.plan_json import dumps, plan_document
 from wizard.preview import problems_renderable, render_plan
 from wizard.safe_text import SafeConsole, assemble
 from wizard.session import HostDefaults, Session
 from wizard.steps import reboot_table
+from wizard.system.host import describe, probe
 from wizard.system.paths import Root
 
 
@@ -93,12 +95,11 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def _detected(root: Root, setup: Setup) -> str:
-    """What the box is (wizard.system.detect) and whether the plan's choices match it."""
-    from wizard.system.detect import defaults_for, describe, detect
-
-    facts = detect(root)
-    line = describe(facts)
-    backend, persistence = defaults_for(facts)
+    """What the box is (wizard.system.host) and whether the plan's choices match its defaults."""
+    facts = probe(root)
+    proposed = decide(facts, None)
+    backend, persistence = proposed.backend.value, proposed.persistence.value
+    line = f"{describe(facts)} -> backend {backend}, persistence {persistence}"
     chosen = setup.choices
     if (chosen.backend, chosen.persistence) != (backend, persistence):
         line += (f" (this plan uses backend {chosen.backend}, persistence "

@@ -22,14 +22,14 @@ from wizard import aws, inputs
 from wizard.model import Problem, Setup, errors, validate
 from wizard.plan import build_plan
 from wizard.plan_types import Plan
-from wizard.preflight import box_conflicts
+from wizard.preflight import Check, blocking, box_conflicts
 from wizard.questions import BY_ID as QUESTIONS_BY_ID
 from wizard.questions import Context, Question, Value, behind_nat
+from wizard.render.heartbeat import DEFAULT_COMMAND
 from wizard.session.host import HostDefaults
 from wizard.steps import BY_ID as STEPS_BY_ID
 from wizard.steps import STEPS
 from wizard.system.executable import vpn_wizard_command
-from wizard.system.host import Check, blocking
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root, TargetFileError
 
@@ -85,7 +85,7 @@ class Session:
         self.dry_run = dry_run
         self.host = host or HostDefaults()
         self.checks: list[Check] = list(checks)
-        self.heartbeat_command = heartbeat_command or vpn_wizard_command()
+        self.heartbeat_command = heartbeat_command or vpn_wizard_command(DEFAULT_COMMAND)
         self.answers_path = answers_path
         self.setup: Setup | None = None
         self.sources: dict[str, str] = {}
@@ -175,10 +175,19 @@ class Session:
         return True
 
     def interfaces_found(self, interfaces: Sequence[HostInterface]) -> None:
-        """The host's interfaces arrived (late, in the TUI): preselect the WAN unless answered."""
+        """The host's interfaces arrived (late, in the TUI): the WAN and NAT defaults, unless
+        already answered, and the interface checks against what the box really has."""
         self.host = self.host.with_interfaces(interfaces)
-        if self.setup is not None and "choices.physical_interface" not in self.answers:
-            self.setup, self.sources = self.host(self.setup, self.sources)
+        self._problems = (None, [])
+        if self.setup is None:
+            return
+        answered = {qid: SOURCE_OPERATOR for qid in self.answers if qid.startswith("choices.")}
+        if "choices.behind_nat" in answered:  # the NAT answer makes the address the operator's
+            answered["choices.local_ip"] = SOURCE_OPERATOR
+        setup, sources = self.host(self.setup, {**self.sources, **answered})
+        if setup is not self.setup:
+            self.setup = setup
+            self.sources.update({k: v for k, v in sources.items() if k not in answered})
 
     def take_flags(self, flags: Mapping[str, str | None]) -> list[str]:
         """Answers given as command-line flags (question id -> value; None: not given).
@@ -248,7 +257,8 @@ class Session:
     # ------------------------------------------------------------------ validation
 
     def _validate(self, setup: Setup) -> list[Problem]:
-        return validate(setup, self._marks) + box_conflicts(setup, self.root)
+        return (validate(setup, self._marks) + box_conflicts(setup, self.root)
+                + self.host.problems(setup.choices))
 
     @property
     def problems(self) -> list[Problem]:

@@ -11,6 +11,12 @@
   anywhere (`--dry-run`, the TUI's dry-run screen).
 
 Every variant appends what it did to `system.log`, so the CLI can show it.
+
+Beside the adapters, one probe says what the box has (`probe` -> `HostFacts`,
+`wizard.system.host`), one helper runs commands (`run_argv`, `read_command`)
+and one module owns netlink (`wizard.system.netlink`). This package decides
+nothing: what the facts mean for the plan is the core's (`wizard.host_defaults`,
+`wizard.preflight`).
 """
 
 from __future__ import annotations
@@ -27,8 +33,12 @@ from wizard.system.base import (
     Sysctl,
     Systemd,
     VtiInfo,
+    read_command,
+    run_argv,
 )
 from wizard.system.files import Files, FileState, RecordingFiles
+from wizard.system.host import HostFacts, probe
+from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root
 
 __all__ = [
@@ -36,10 +46,15 @@ __all__ = [
     "FileState",
     "Files",
     "HostError",
+    "HostFacts",
+    "HostInterface",
     "LinkInfo",
     "Root",
     "System",
     "VtiInfo",
+    "probe",
+    "read_command",
+    "run_argv",
 ]
 
 

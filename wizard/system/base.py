@@ -20,6 +20,10 @@ class HostError(Exception):
     """The host refused or failed an action; the message is meant for the operator."""
 
 
+class CommandTimeout(HostError):
+    """A command gave no answer in time (a caller may treat that as "no reply")."""
+
+
 @dataclass(frozen=True)
 class VtiInfo:
     """The parameters that make a VTI the one the plan wants."""
@@ -131,8 +135,11 @@ def run_argv(
 ) -> subprocess.CompletedProcess[str]:
     """Run one command (never through a shell) and remember it in `log`.
 
-    Argv lists only: a PSK never travels on a command line, so logging the
-    argv is safe. A failure raises HostError carrying the command's stderr.
+    The one place the wizard starts a command: every adapter, the probe and
+    the heartbeat's ping come through here (or `read_command`), so the rules
+    hold everywhere. Argv lists only: a PSK never travels on a command line,
+    so logging the argv is safe. A failure raises HostError carrying the
+    command's stderr.
     """
     log.append(" ".join(argv))
     try:
@@ -140,10 +147,12 @@ def run_argv(
             list(argv), capture_output=True, text=True, timeout=timeout, check=False,
             stdin=subprocess.DEVNULL,
         )
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):
         raise HostError(f"{argv[0]}: command not found") from None
     except subprocess.TimeoutExpired:
-        raise HostError(f"{' '.join(argv)}: no answer after {timeout:.0f}s") from None
+        raise CommandTimeout(f"{' '.join(argv)}: no answer after {timeout:.0f}s") from None
+    except OSError as err:
+        raise HostError(f"{argv[0]}: {err.strerror or err}") from None
     if check and proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise HostError(
@@ -151,3 +160,17 @@ def run_argv(
             + (f": {detail[-1]}" if detail else "")
         )
     return proc
+
+
+def read_command(argv: Sequence[str], timeout: float = 10.0) -> str | None:
+    """A read-only query's combined output, or None when it is missing or hangs.
+
+    For the host probe's version questions (`ipsec --version`): the exit code
+    does not matter, only whether the command answered. Not logged, since it
+    changes nothing.
+    """
+    try:
+        proc = run_argv(argv, [], check=False, timeout=timeout)
+    except HostError:
+        return None
+    return (proc.stdout or "") + (proc.stderr or "")

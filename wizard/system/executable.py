@@ -5,6 +5,9 @@ plan cannot just write `vpn-wizard`. The renderers stay pure: the command
 that builds a plan for this box asks here and passes the answer to
 `build_plan(..., heartbeat_command=...)`.
 
+The unit's fallback (where the wizard is installed when nothing better is
+known) is the caller's to give: `system/` decides nothing about the product.
+
 The wizard reaches a box in one of three shapes (README "Install on a box"):
 the release zipapp copied to any path (`/usr/local/sbin/vpn-wizard`, or run as
 `python3 vpn-wizard.pyz`), a pipx or pip console script, or a development
@@ -17,8 +20,6 @@ import shutil
 import sys
 import zipfile
 from pathlib import Path
-
-from wizard.render.heartbeat import DEFAULT_COMMAND
 
 
 def running_zipapp(argv0: str | None = None) -> Path | None:
@@ -41,8 +42,8 @@ def running_zipapp(argv0: str | None = None) -> Path | None:
     return None
 
 
-def vpn_wizard_command() -> str:
-    """The absolute path of the running `vpn-wizard`, else the one on PATH, else the default.
+def vpn_wizard_command(fallback: str) -> str:
+    """The absolute path of the running `vpn-wizard`, else the one on PATH, else `fallback`.
 
     The running one comes first: an operator who runs the wizard from a
     virtualenv, pipx or the zipapp wants the units to run that same installation.
@@ -57,4 +58,4 @@ def vpn_wizard_command() -> str:
         # /usr/local/bin is the stable name across upgrades.
         return str(running.absolute())
     found = shutil.which("vpn-wizard")
-    return str(Path(found).absolute()) if found else DEFAULT_COMMAND
+    return str(Path(found).absolute()) if found else fallback

@@ -1,4 +1,5 @@
-"""Tunnel interfaces, their addresses and the VPC routes, through netlink (pyroute2).
+"""The one owner of netlink (pyroute2): the tunnel interfaces, their addresses, the VPC routes,
+and the read-only list of the host's interfaces the probe reports.
 
 The calls are the ones measured in the lab (shared/lab/NOTES.md) to produce
 exactly what the seed's `ip` commands produce: a VTI whose ikey and okey are
@@ -15,13 +16,61 @@ from ipaddress import IPv4Interface
 from typing import Any
 
 from wizard.system.base import Address, HostError, LinkInfo, VtiInfo
+from wizard.system.interfaces import HostInterface, ordered
 
 RT_SCOPE_LINK = 253
 RT_SCOPE_NOWHERE = 255
 """`ip route del` sends this scope: the kernel then matches a route of any scope."""
 
 IFF_UP = 0x1
+IFF_LOOPBACK = 0x8
 MAIN_TABLE = 254
+
+
+def open_netlink() -> Any:
+    """A pyroute2 `IPRoute` socket; the only place one is made (the status readers aside).
+
+    pyroute2 is imported here, on first use, because importing it takes longer
+    than the TUI's first frame; a caller that never touches netlink never pays.
+    """
+    from pyroute2 import IPRoute
+
+    return IPRoute()
+
+
+def read_interfaces() -> list[HostInterface]:
+    """Every interface but loopback, default-route one first, then by name.
+
+    Read-only: links, their IPv4 addresses and the main table's default
+    routes, in one netlink conversation.
+    """
+    with open_netlink() as ipr:
+        links = list(ipr.get_links())
+        addrs = list(ipr.get_addr(family=socket.AF_INET))
+        routes = list(ipr.get_routes(family=socket.AF_INET))
+    by_index: dict[int, list[IPv4Interface]] = {}
+    for msg in addrs:
+        address = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
+        if address:
+            by_index.setdefault(msg["index"], []).append(
+                IPv4Interface(f"{address}/{msg['prefixlen']}")
+            )
+    default_oifs = {
+        msg.get("RTA_OIF")
+        for msg in routes
+        if msg["dst_len"] == 0 and (msg.get("RTA_TABLE") or msg["table"]) == MAIN_TABLE
+    }
+    found = [
+        HostInterface(
+            name=link.get("IFLA_IFNAME"),
+            addresses=tuple(by_index.get(link["index"], ())),
+            state=str(link.get("IFLA_OPERSTATE") or "unknown").lower(),
+            has_default_route=link["index"] in default_oifs,
+            loopback=bool(link["flags"] & IFF_LOOPBACK),
+        )
+        for link in links
+    ]
+    return ordered(i for i in found if not i.loopback)
 
 
 def _describe(err: Exception) -> str:
@@ -40,9 +89,7 @@ class NetlinkLinks:
 
     def _ip(self) -> Any:
         if self._ipr is None:
-            from pyroute2 import IPRoute
-
-            self._ipr = IPRoute()
+            self._ipr = open_netlink()
         return self._ipr
 
     def close(self) -> None:
