@@ -51,6 +51,8 @@ def load_session(args: argparse.Namespace, root: Root, *, dry_run: bool,
         say(Text.assemble(("The plan was not built: ", "bold red"),
                           "fix the errors above. Nothing was changed."))
         return None
+    if session.plan() is None and session.target_file_failure is not None:
+        raise session.target_file_failure  # cli.main says which file and what to fix
     return session
 
 

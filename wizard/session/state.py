@@ -59,6 +59,7 @@ class Session:
         import_error: why the last import failed, if it did.
         target_file_error: why no plan can be built from the box's files (a link,
             broken markers), if so.
+        target_file_failure: the same as the exception, for a command to end on.
     """
 
     def __init__(
@@ -98,6 +99,7 @@ class Session:
         self.import_notes: tuple[str, ...] = ()
         self.import_error: str | None = None
         self.target_file_error: str | None = None
+        self.target_file_failure: TargetFileError | None = None
         self._marks = inputs.marks_on(root)
         self._problems: tuple[Setup | None, list[Problem]] = (None, [])
         self._plan: tuple[Setup | None, Plan | None] = (None, None)
@@ -344,8 +346,10 @@ class Session:
                 plan = build_plan(setup, self.root.read, heartbeat_command=self.heartbeat_command)
             except TargetFileError as err:  # a file on the box: say which, and what to fix
                 self.target_file_error = str(err)
+                self.target_file_failure = err
                 return None
             self.target_file_error = None
+            self.target_file_failure = None
             self._plan = (setup, plan)
         return self._plan[1]
 
