@@ -59,7 +59,8 @@ def _wait_status(
 EVENT_LOGGER = f"""
 import sys, threading, time
 sys.path.insert(0, {str(REPO)!r})
-from wizard.status import LiveStatus, Expected
+from wizard.status import Expected
+from wizard.status.live import LiveStatus
 source = LiveStatus(Expected())
 stop = threading.Event()
 log = open("/lab/events.log", "a", buffering=1)
