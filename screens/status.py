@@ -389,8 +389,12 @@ class StatusScreen(Screen[None]):
         border-title-color: $text;
         padding: 0 1;
     }
+    StatusScreen #notice.-empty {
+        display: none;
+    }
     StatusScreen #notice {
         height: auto;
+        max-height: 3;
         padding: 0 1;
         color: $text-muted;
     }
@@ -454,7 +458,8 @@ class StatusScreen(Screen[None]):
             yield Static("", id="status-traffic", classes="-empty")
             yield Horizontal(id="tunnels")
             yield Static("", id="diagnosis")
-            yield Static("", id="notice")
+        # What the last key did stays in sight, whatever the scroll.
+        yield Static("", id="notice", classes="-empty")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -604,9 +609,9 @@ class StatusScreen(Screen[None]):
             panel.set_class(panel.index == selected, "-selected")
 
     def _notice(self, text: str, error: bool = False) -> None:
-        self.query_one("#notice", Static).update(
-            Text(text, style="bold red" if error else "")
-        )
+        notice = self.query_one("#notice", Static)
+        notice.set_class(not text, "-empty")
+        notice.update(Text(text, style="bold red" if error else ""))
 
     # -- keys --------------------------------------------------------------------
 

@@ -37,7 +37,8 @@ class StatusStepScreen(StepScreen):
         if wizard.dry_run:
             about = ("The live status shows the tunnels this plan would set up, read from the "
                      "box as it is now. This was a dry run: its keys only show the command "
-                     "each would run. From a shell: vpn-wizard --dry-run status.")
+                     "each would run. From a shell: vpn-wizard status --dry-run --import FILE "
+                     "--answers FILE.")
         else:
             about = ("The live status shows both tunnels, their traffic and the heartbeat, "
                      "and can bring a tunnel up or down. From a shell: vpn-wizard status.")
