@@ -738,3 +738,60 @@ def test_core_does_not_import_textual() -> None:
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- the package's shape
+
+
+STATUS_PACKAGE = Path(__file__).resolve().parent.parent / "wizard" / "status"
+READERS = ("vici_source", "statusall", "netlink_status", "iptables_status", "simulated")
+LAZY_THIRD_PARTY = {"vici", "pyroute2"}
+"""Imported where first needed because they are slow to import, not to dodge a cycle."""
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(module imported, inside a function?) for every import in a file."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, nested: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = nested or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            if isinstance(child, ast.Import):
+                found.extend((alias.name, inner) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module:
+                found.append((child.module, inner))
+            visit(child, inner)
+
+    visit(tree, False)
+    return found
+
+
+def test_no_import_inside_a_function_in_status_or_its_readers() -> None:
+    files = [*sorted(STATUS_PACKAGE.glob("*.py")),
+             *(STATUS_PACKAGE.parent / "system" / f"{name}.py" for name in READERS[:4])]
+    nested = [(f.name, module) for f in files for module, inner in _imports(f)
+              if inner and module.split(".")[0] not in LAZY_THIRD_PARTY]
+    assert nested == []
+
+
+def test_the_model_is_a_leaf_and_the_readers_import_only_the_model() -> None:
+    model = [m for m, _ in _imports(STATUS_PACKAGE / "model.py")
+             if m.split(".")[0] in ("wizard", "screens")]
+    assert model == []
+    for name in READERS:
+        status = {m for m, _ in _imports(STATUS_PACKAGE.parent / "system" / f"{name}.py")
+                  if m.startswith("wizard.status")}
+        assert status <= {"wizard.status.model"}, name
+
+
+@pytest.mark.parametrize("first", [
+    "wizard.system.simulated", "wizard.system.vici_source", "wizard.system.netlink_status",
+    "wizard.status.model", "wizard.status", "wizard.status.live", "wizard.commands.status",
+])
+def test_every_module_imports_first_in_a_fresh_interpreter(first: str) -> None:
+    """No order of imports meets a half-initialised module: there is no cycle to meet."""
+    subprocess.run([sys.executable, "-c", f"import {first}; import wizard.status.live"],
+                   check=True, cwd=Path(__file__).resolve().parent.parent)

@@ -367,12 +367,14 @@ def _fits(app: Any) -> list[str]:
     wrong = [f"footer key {key.key!r} at columns {key.region.x}-{key.region.right}"
              for key in app.screen.query(FooterKey)
              if key.region.width == 0 or key.region.right > width]
-    body = app.screen.query_one("#status-body")
+    from textual.widgets import Footer
+
+    top = app.screen.query_one("#status-title").region.bottom
+    bottom = app.screen.query_one(Footer).region.y
     diagnosis = app.screen.query_one("#diagnosis")
-    if not (body.region.y <= diagnosis.region.y
-            and diagnosis.region.bottom <= body.region.bottom):
+    if not (top <= diagnosis.region.y and diagnosis.region.bottom <= bottom):
         wrong.append(f"diagnosis rows {diagnosis.region.y}-{diagnosis.region.bottom} outside "
-                     f"the visible body {body.region.y}-{body.region.bottom}")
+                     f"the rows between title and footer, {top}-{bottom}")
     return wrong
 
 
@@ -451,7 +453,7 @@ async def test_ping_counts_carry_their_own_age() -> None:
     app = _app(snap)
     async with app.run_test(size=SIZE):
         text = _panel_text(app)
-        assert "last reply 41 s ago" in text
-        assert "12/12 in the minute to 40 s ago" in text
         assert "in 1 min" not in text and "12/12 in the last minute" not in text
+        assert "12/12 in the minute to 40 s ago" in text
+        assert "last reply 41 s ago" in text
     assert "12/12 in the minute to 40 s ago" in format_text(snap)
