@@ -31,7 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wizard.status import Expected, ExpectedTunnel, LiveStatus, expected_from_root
+from wizard.status import Expected, ExpectedTunnel, expected_on_box
+from wizard.status.live import LiveStatus
 from wizard.system.paths import Root
 
 
@@ -64,7 +65,7 @@ def _expected(args: argparse.Namespace) -> tuple[Expected, str]:
 
         loaded = inputs.load(None, args.answers, Root("/"))
         return expected_from_setup(loaded.setup), f"the tunnels of {args.answers}"
-    found = expected_from_root(Root("/"))
+    found = expected_on_box(Root("/"))
     if found.tunnels:
         return found, "the tunnels configured on this box"
     return _stand_in(), "two stand-in tunnels (none configured on this box)"
@@ -88,7 +89,7 @@ PANEL = """
 import resource, sys
 sys.path.insert(0, {repo!r})
 from screens.status import StatusApp
-from wizard.status import LiveStatus
+from wizard.status.live import LiveStatus
 import bench.status_refresh as b
 expected = b._expected(b._parse(sys.argv[1:]))[0]
 app = StatusApp(LiveStatus(expected), refresh_interval=1.0)

@@ -186,7 +186,8 @@ class WizardApp(StepNavigation, App[int]):
         """Where the live status panel reads from: this box, for the tunnels of this setup."""
         if self._status_source is not None:
             return self._status_source(self.setup)
-        from wizard.status import Expected, expected_from_setup, open_status
+        from wizard.status import Expected, expected_from_setup
+        from wizard.status.live import open_status
 
         expected = expected_from_setup(self.setup) if self.setup else Expected(())
         # The same target as the run: a dry run's keys record, a --root's act on its files.

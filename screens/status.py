@@ -35,14 +35,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.filter import LineFilter
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
-from screens.dialogs import ConfirmDialog
+from screens.dialogs import ConfirmDialog, HelpDialog
 from screens.safe import TerminalSafeFilter
 from wizard.status import (
     EventSource,
@@ -50,9 +50,11 @@ from wizard.status import (
     StatusSource,
     TunnelControls,
     TunnelStatus,
+    carrier,
     diagnose,
     heartbeat_silence_limit,
     human_duration,
+    ping_counts,
 )
 
 HISTORY = 60
@@ -71,6 +73,14 @@ def human_bytes(count: float) -> str:
 
 def tunnel_label(index: int) -> str:
     return f"Tunnel {index + 1}"
+
+
+MEASURING = "traffic: measuring (a rate needs two readings)"
+
+
+def _not_applied(snapshot: StatusSnapshot) -> bool:
+    """A dry run on a box where nothing runs: no tunnel is expected to be up."""
+    return snapshot.target.dry_run and not snapshot.daemon_running
 
 
 class TunnelPanel(Vertical):
@@ -93,7 +103,7 @@ class TunnelPanel(Vertical):
         height: auto;
     }
     TunnelPanel .traffic-caption {
-        height: 1;
+        height: auto;
         margin-top: 1;
         color: $text-muted;
     }
@@ -110,19 +120,32 @@ class TunnelPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="tunnel-body")
-        yield Static("traffic, bytes/s", classes="traffic-caption")
-        yield Sparkline([], summary_function=max)
+        yield Static(MEASURING, classes="traffic-caption")
+        graph = Sparkline([], summary_function=max)
+        graph.display = False
+        yield graph
 
     def show(self, snapshot: StatusSnapshot, tunnel: TunnelStatus, rates: list[float]) -> None:
-        """Render one tunnel of one snapshot, and its traffic history."""
-        self.set_class(not tunnel.up, "-down")
-        self.border_subtitle = "UP" if tunnel.up else "DOWN"
+        """Render one tunnel of one snapshot, and its traffic history.
+
+        A rate needs two readings and a graph two rates: until then the
+        caption says it is measuring, rather than a flat "0 B/s" block
+        claiming there is no traffic.
+        """
+        not_applied = _not_applied(snapshot)
+        self.set_class(not tunnel.up and not not_applied, "-down")
+        self.border_subtitle = "not applied" if not_applied else ("UP" if tunnel.up else "DOWN")
         self.query_one(".tunnel-body", Static).update(tunnel_details(snapshot, tunnel))
-        caption = "traffic, bytes/s"
-        if rates:
-            caption += f" · now {human_bytes(rates[-1])}/s · peak {human_bytes(max(rates))}/s"
+        graph = self.query_one(Sparkline)
+        if len(rates) < 2:
+            caption = MEASURING
+            graph.display = False
+        else:
+            caption = (f"traffic now {human_bytes(rates[-1])}/s · "
+                       f"peak {human_bytes(max(rates))}/s")
+            graph.data = rates
+            graph.display = True
         self.query_one(".traffic-caption", Static).update(caption)
-        self.query_one(Sparkline).data = rates or [0.0]
 
 
 def _ok(flag: bool | None) -> Text:
@@ -135,13 +158,19 @@ def tunnel_details(snapshot: StatusSnapshot, t: TunnelStatus) -> Table:
     """The words of one panel: a two-column table, label and value."""
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True)
-    table.add_column()
-    state = Text("● UP", style="bold green") if t.up else Text("● DOWN", style="bold red")
-    peer = t.expected.aws_outside_ip or "?"
-    table.add_row("State", Text.assemble(state, f"  AWS endpoint {peer}"))
+    table.add_column(overflow="fold")
+    not_applied = _not_applied(snapshot)
+    if not_applied:
+        state = Text("○ not applied (dry run)", style="bold")
+    else:
+        state = Text("● UP", style="bold green") if t.up else Text("● DOWN", style="bold red")
+    table.add_row("State", state)
+    table.add_row("AWS", t.expected.aws_outside_ip or "?")
 
     ike = t.ike
-    if not snapshot.daemon_running:
+    if not_applied:
+        table.add_row("IKE", Text("none: nothing was applied", style="dim"))
+    elif not snapshot.daemon_running:
         table.add_row("IKE", Text("strongSwan not running", style="red"))
     elif ike is None:
         table.add_row("IKE", Text("down (no SA)", style="red"))
@@ -220,9 +249,9 @@ def tunnel_details(snapshot: StatusSnapshot, t: TunnelStatus) -> Table:
             silent = snapshot.taken_at - beat.last_reply
             late = silent > heartbeat_silence_limit(snapshot.heartbeat_interval)
             rtt = f"{beat.last_rtt_ms:.1f} ms" if beat.last_rtt_ms is not None else "?"
-            words.append(f"{rtt} · {human_duration(silent)} ago",
+            words.append(f"{rtt} · last reply {human_duration(silent)} ago",
                          style="bold red" if late else "")
-        words.append(f" · {beat.replies}/{beat.attempts} in 1 min", style="dim")
+        words.append(f" · {ping_counts(snapshot, beat)}", style="dim")
         table.add_row("Ping", words)
     elif t.expected.aws_inside_ip:
         table.add_row("Ping", Text(f"{t.expected.aws_inside_ip} not pinged", style="dim"))
@@ -232,7 +261,10 @@ def tunnel_details(snapshot: StatusSnapshot, t: TunnelStatus) -> Table:
 def headline(snapshot: StatusSnapshot) -> Text:
     """One line on where the numbers come from, so an operator knows what to trust."""
     text = Text()
-    if snapshot.daemon_running:
+    if _not_applied(snapshot):
+        text.append("strongSwan: not started here", style="bold")
+        text.append(" (not needed: a dry run applied nothing)")
+    elif snapshot.daemon_running:
         text.append(snapshot.daemon_detail or "strongSwan", style="bold")
         text.append(f" via {snapshot.source}")
     else:
@@ -242,6 +274,27 @@ def headline(snapshot: StatusSnapshot) -> Text:
     if snapshot.applied:
         text.append(f" · rules via {snapshot.rules_source}", style="dim")
         text.append(f" · tunnels from {snapshot.expected.origin}", style="dim")
+    return text
+
+
+def traffic_text(snapshot: StatusSnapshot) -> Text:
+    """Which tunnel carries the VPC's traffic now: the route the kernel uses, per CIDR."""
+    text = Text()
+    if not snapshot.applied or _not_applied(snapshot):
+        return text
+    if not snapshot.in_force:
+        return Text("Traffic: the routing table could not be read.", style="yellow")
+    up = {t.name: t.up for t in snapshot.tunnels}
+    for i, path in enumerate(snapshot.in_force):
+        if i:
+            text.append("\n")
+        text.append(f"Traffic to {path.dst} → ", style="bold")
+        dropped = path.route is None or (path.tunnel is not None and not up.get(path.tunnel))
+        text.append(carrier(snapshot, path), style="bold red" if dropped else "bold green")
+        if path.tunnel is not None and not up.get(path.tunnel):
+            text.append(" — down: this traffic is dropped", style="bold red")
+        elif path.route is not None and path.tunnel is None:
+            text.append(" — it does not reach the VPC", style="bold red")
     return text
 
 
@@ -290,6 +343,8 @@ class StatusScreen(Screen[None]):
         threaded: read snapshots and run actions in worker threads (the real
             source); False reads in the event loop, for deterministic tests.
         watch: listen for vici/netlink events when the source offers them.
+        can_go_back: pushed over the wizard, so Escape and ctrl+p return to it
+            (`vpn-wizard status` on its own has nowhere to go back to).
     """
 
     DEFAULT_CSS = """
@@ -302,9 +357,15 @@ class StatusScreen(Screen[None]):
         background: $panel;
         padding: 0 1;
     }
-    StatusScreen #status-head {
+    StatusScreen #status-body {
+        height: 1fr;
+    }
+    StatusScreen #status-head, StatusScreen #status-traffic {
         height: auto;
         padding: 0 1;
+    }
+    StatusScreen #status-traffic.-empty {
+        display: none;
     }
     StatusScreen #status-target {
         height: auto;
@@ -328,21 +389,34 @@ class StatusScreen(Screen[None]):
         border-title-color: $text;
         padding: 0 1;
     }
+    StatusScreen #notice.-empty {
+        display: none;
+    }
     StatusScreen #notice {
         height: auto;
+        max-height: 3;
         padding: 0 1;
         color: $text-muted;
     }
     """
 
+    TUNNEL_KEYS = Binding.Group("Tunnel", compact=True)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "select(0)", "Tunnel 1"),
-        Binding("2", "select(1)", "Tunnel 2"),
-        Binding("u", "bring_up", "Bring up"),
-        Binding("d", "take_down", "Take down"),
-        Binding("f", "failover", "Failover test"),
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+p", "back", "Back", show=False),
+        Binding("1", "select(0)", "Tunnel 1", group=TUNNEL_KEYS),
+        Binding("2", "select(1)", "Tunnel 2", group=TUNNEL_KEYS),
+        Binding("u", "bring_up", "Up"),
+        Binding("d", "take_down", "Down"),
+        Binding("f", "failover", "Failover"),
         Binding("r", "refresh", "Refresh"),
+        Binding("f1", "help", "Help"),
         Binding("q", "app.quit", "Quit"),
+        # The wizard's own keys mean nothing here: shadowed, so the footer does not offer
+        # them (ctrl+q stays Quit, but the footer already shows q).
+        Binding("ctrl+n", "app.bell", show=False),
+        Binding("ctrl+s", "app.bell", show=False),
+        Binding("ctrl+q", "app.quit", "Quit", show=False, priority=True),
     ]
 
     snapshot: reactive[StatusSnapshot | None] = reactive(None, init=False)
@@ -357,9 +431,11 @@ class StatusScreen(Screen[None]):
         refresh_interval: float | None = 5.0,
         threaded: bool = True,
         watch: bool = True,
+        can_go_back: bool = False,
     ) -> None:
         super().__init__(id="live-status-panel")
         self.source = source
+        self.can_go_back = can_go_back
         self.refresh_interval = refresh_interval
         self.threaded = threaded
         self.watch_events = watch
@@ -373,18 +449,26 @@ class StatusScreen(Screen[None]):
     # -- layout ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The title and the footer stay; everything between scrolls, so at 80x24
+        # nothing is cut off and every key stays in sight.
         yield Static("vpn-wizard · tunnel status", id="status-title")
-        yield Static("", id="status-target", classes="-live")
-        yield Static("", id="status-head")
-        yield Horizontal(id="tunnels")
-        yield Static("", id="diagnosis")
-        yield Static("", id="notice")
+        with VerticalScroll(id="status-body"):
+            yield Static("", id="status-target", classes="-live")
+            yield Static(Text("Reading the tunnels…", style="dim"), id="status-head")
+            yield Static("", id="status-traffic", classes="-empty")
+            yield Horizontal(id="tunnels")
+            yield Static("", id="diagnosis")
+        # What the last key did stays in sight, whatever the scroll.
+        yield Static("", id="notice", classes="-empty")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#diagnosis", Static).border_title = "Diagnosis"
-        # The first reading is synchronous, so the screen never shows empty panels.
-        self._apply(self.source.snapshot())
+        self.query_one("#status-body", VerticalScroll).focus()
+        # The first reading goes where every other one goes: a worker thread for
+        # a live source, so it is read exactly as the tenth is (and a slow iptables
+        # cannot hold the first frame).
+        self.action_refresh()
         if self.refresh_interval:
             self.set_interval(self.refresh_interval, self.action_refresh)
         if self.watch_events and isinstance(self.source, EventSource):
@@ -476,6 +560,10 @@ class StatusScreen(Screen[None]):
             title += f" · --root {snapshot.target.root}"
         self.query_one("#status-title", Static).update(Text(title))
         self.query_one("#status-head", Static).update(headline(snapshot))
+        traffic = traffic_text(snapshot)
+        traffic_line = self.query_one("#status-traffic", Static)
+        traffic_line.set_class(not traffic.plain, "-empty")
+        traffic_line.update(traffic)
         container = self.query_one("#tunnels", Horizontal)
         layout = tuple(t.name for t in snapshot.tunnels)
         if layout != self._layout:
@@ -501,14 +589,29 @@ class StatusScreen(Screen[None]):
                 panel.show(snapshot, t, list(self._history.get(t.name, ())))
                 panel.set_class(panel.index == self.selected, "-selected")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer Back only where there is a wizard to go back to."""
+        if action == "back":
+            return self.can_go_back
+        return True
+
+    def action_back(self) -> None:
+        """Escape / ctrl+p: back to the wizard's last step, the panel closed."""
+        if self.can_go_back:
+            self.dismiss(None)
+
+    def action_help(self) -> None:
+        """F1: what the panel shows and what each key does."""
+        self.app.push_screen(HelpDialog("Help · live status", HELP))
+
     def watch_selected(self, selected: int) -> None:
         for panel in self.query(TunnelPanel):
             panel.set_class(panel.index == selected, "-selected")
 
     def _notice(self, text: str, error: bool = False) -> None:
-        self.query_one("#notice", Static).update(
-            Text(text, style="bold red" if error else "")
-        )
+        notice = self.query_one("#notice", Static)
+        notice.set_class(not text, "-empty")
+        notice.update(Text(text, style="bold red" if error else ""))
 
     # -- keys --------------------------------------------------------------------
 
@@ -639,12 +742,28 @@ class StatusScreen(Screen[None]):
             self.action_refresh()
 
 
+HELP = Text.assemble(
+    ("What you see\n", "bold"),
+    "Where the VPC's traffic goes now (the route the kernel uses), then both tunnels side "
+    "by side: IKE and CHILD SAs, the tunnel interface (VTI), routes, mangle rules, the "
+    "heartbeat's pings and the traffic. Under them, what is wrong, in plain words.\n\n",
+    ("Keys\n", "bold"),
+    "1, 2      choose the tunnel the other keys act on\n"
+    "u, d      bring it up / take it down (asks first)\n"
+    "f         the AWS document's failover test: drop its VGW's packets; f again undoes it\n"
+    "r         read again now (it refreshes on its own on every change, and every 5 s)\n"
+    "↑ ↓ PgUp PgDn  scroll\n"
+    "Escape    back to the wizard (when opened from it)\n"
+    "q         quit",
+)
+
+
 def _nothing_applied_text() -> Text:
     return Text.assemble(
         ("No tunnels configured by vpn-wizard on this box yet.\n\n", "bold"),
-        "Run vpn-wizard (or vpn-wizard apply --answers FILE) to set them up; both "
-        "tunnels appear here once the plan is applied. To watch tunnels described by an "
-        "answers file instead, run vpn-wizard status --answers FILE.",
+        "No setup applied by vpn-wizard on this box: give --import or --answers "
+        "(vpn-wizard status --answers FILE), or run vpn-wizard to apply one; both "
+        "tunnels appear here once it is applied.",
     )
 
 

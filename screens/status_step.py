@@ -3,7 +3,7 @@
 After a real apply the live panel (`screens.status.StatusScreen`) opens by
 itself; after a dry run it opens on request, says it shows a dry run, and
 its keys only show the command each would run (the source records through
-`System.recording`, see `wizard.status.open_status`).
+`System.recording`, see `wizard.status.live.open_status`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Button, Static
 
 from screens.base import StepScreen
+from screens.status import StatusScreen
 
 
 class StatusStepScreen(StepScreen):
@@ -36,7 +37,8 @@ class StatusStepScreen(StepScreen):
         if wizard.dry_run:
             about = ("The live status shows the tunnels this plan would set up, read from the "
                      "box as it is now. This was a dry run: its keys only show the command "
-                     "each would run. From a shell: vpn-wizard --dry-run status.")
+                     "each would run. From a shell: vpn-wizard status --dry-run --import FILE "
+                     "--answers FILE.")
         else:
             about = ("The live status shows both tunnels, their traffic and the heartbeat, "
                      "and can bring a tunnel up or down. From a shell: vpn-wizard status.")
@@ -53,9 +55,7 @@ class StatusStepScreen(StepScreen):
         self.action_live_status()
 
     def action_live_status(self) -> None:
-        from screens.status import StatusScreen
-
-        self.app.push_screen(StatusScreen(self.wizard.status_source()))
+        self.app.push_screen(StatusScreen(self.wizard.status_source(), can_go_back=True))
 
     def next_label(self) -> str:
         return "Quit"

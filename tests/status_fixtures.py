@@ -149,16 +149,26 @@ MANGLE = """\
 
 
 def heartbeat(
-    *, silent_1: float = 2.0, silent_2: float = 3.0, lost_1: int = 0
+    *, silent_1: float = 2.0, silent_2: float = 3.0, lost_1: int | None = None
 ) -> HeartbeatState:
-    """A heartbeat that wrote 1 s before TAKEN_AT; tunnel N last answered silent_N s earlier."""
+    """A heartbeat that wrote 1 s before TAKEN_AT; tunnel N last answered silent_N s earlier.
+
+    Its counts agree with the silences, as the real heartbeat's do: a target
+    silent for 40 s at a 5 s interval lost the last 8 of its 12 pings
+    (`lost_1` overrides that for tunnel 1).
+    """
+    def lost(silent: float) -> int:
+        return min(12, int((silent - 1) // 5))
+
     return HeartbeatState(
         updated=TAKEN_AT - 1,
         interval=5.0,
         pid=4242,
         targets=(
-            TargetState("169.254.23.5", TAKEN_AT - silent_1, 0.42, TAKEN_AT - 1, 12 - lost_1, 12),
-            TargetState("169.254.22.73", TAKEN_AT - silent_2, 0.57, TAKEN_AT - 1, 12, 12),
+            TargetState("169.254.23.5", TAKEN_AT - silent_1, 0.42, TAKEN_AT - 1,
+                        12 - (lost(silent_1) if lost_1 is None else lost_1), 12),
+            TargetState("169.254.22.73", TAKEN_AT - silent_2, 0.57, TAKEN_AT - 1,
+                        12 - lost(silent_2), 12),
         ),
     )
 
@@ -252,6 +262,7 @@ def later(snapshot: StatusSnapshot, seconds: float, extra_bytes: int) -> StatusS
                 beat,
                 last_reply=beat.last_reply + seconds if beat.last_reply is not None else None,
                 last_attempt=beat.last_attempt + seconds if beat.last_attempt else None,
+                counted_at=beat.counted_at + seconds if beat.counted_at else None,
             )
         tunnels.append(replace(t, ike=ike, heartbeat=beat))
     updated = snapshot.heartbeat_updated

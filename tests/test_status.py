@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import replace
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
@@ -31,22 +32,31 @@ from status_fixtures import (
     vici_record,
 )
 
-from wizard.commands.status import EXIT_DOWN, EXIT_NOTHING, EXIT_UP, format_text, run_status
+from wizard.commands.status import (
+    EXIT_DOWN,
+    EXIT_INVALID,
+    EXIT_NOTHING,
+    EXIT_UP,
+    expected_for,
+    format_text,
+    run_status,
+)
+from wizard.manifest import MANIFEST_PATH, AppliedManifest, manifest_text
+from wizard.model import Setup
 from wizard.plan import build_plan
 from wizard.status import (
     DRY_RUN_FINDING,
     Expected,
     ExpectedTunnel,
     IkeSa,
-    LiveStatus,
     Target,
     best_ike,
     build_snapshot,
     diagnose,
-    expected_from_root,
     human_duration,
-    open_status,
+    snapshot_json,
 )
+from wizard.status.live import LiveStatus, open_status
 from wizard.system import System, iptables_status, netlink_status, statusall, vici_source
 from wizard.system.paths import Root
 from wizard.system.simulated import SimStatusReaders
@@ -416,21 +426,36 @@ def test_dry_run_diagnosis_says_nothing_was_applied() -> None:
     assert findings == [DRY_RUN_FINDING]
     assert "ipsec start" not in format_text(snapshot)
     assert format_text(snapshot).startswith("Dry run: nothing was applied to this box.")
-    assert snapshot.to_json()["target"] == {"dry_run": True, "root": None, "live": False}
+    assert snapshot_json(snapshot)["target"] == {"dry_run": True, "root": None, "live": False}
 
 
 # --------------------------------------------------------------------------- expectations
 
 
-def test_expected_from_the_plan_s_files(tmp_path: Path) -> None:
-    setup = lab_setup()
-    plan = build_plan(setup)
-    for path, change in plan.final_files().items():
-        local = tmp_path / path.lstrip("/")
+def _applied(root: Path, setup: Setup) -> Path:
+    """The manifest the engine writes on confirm (same path, mode 0600), under a --root."""
+    path = root / MANIFEST_PATH.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(manifest_text(AppliedManifest(
+        setup=setup, transaction="t-1", applied_at="2026-11-29T03:00:00Z",
+        heartbeat_command="/usr/local/sbin/vpn-wizard")))
+    path.chmod(0o600)
+    return path
+
+
+def _with_the_plan_s_files(root: Path, setup: Setup) -> None:
+    """The files the plan renders, as apply leaves them (the manifest must not need them)."""
+    for path, change in build_plan(setup).final_files().items():
+        local = root / path.lstrip("/")
         local.parent.mkdir(parents=True, exist_ok=True)
         local.write_text(change.after)
-    expected = expected_from_root(Root(tmp_path))
-    assert expected.origin == "ipsec.conf"
+
+
+def test_expected_from_the_applied_manifest(tmp_path: Path) -> None:
+    """No arguments: the tunnels come from the applied manifest, as from the setup itself."""
+    _applied(tmp_path, lab_setup())
+    expected = expected_for(_args(root=str(tmp_path)))
+    assert expected.origin == "manifest"
     from_setup = lab_expected()
     assert [t.name for t in expected.tunnels] == ["Tunnel1", "Tunnel2"]
     for got, want in zip(expected.tunnels, from_setup.tunnels, strict=True):
@@ -444,13 +469,9 @@ def test_expected_from_the_plan_s_files(tmp_path: Path) -> None:
     assert expected.heartbeat is True
 
 
-def test_expected_from_updown_mode_files(tmp_path: Path) -> None:
-    plan = build_plan(lab_setup(mode="updown"))
-    for path, change in plan.final_files().items():
-        local = tmp_path / path.lstrip("/")
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_text(change.after)
-    expected = expected_from_root(Root(tmp_path))
+def test_expected_from_an_updown_mode_manifest(tmp_path: Path) -> None:
+    _applied(tmp_path, lab_setup(mode="updown"))
+    expected = expected_for(_args(root=str(tmp_path)))
     t1 = expected.tunnels[0]
     assert t1.mode == "updown"
     assert t1.aws_inside_ip == "169.254.23.5"
@@ -458,21 +479,65 @@ def test_expected_from_updown_mode_files(tmp_path: Path) -> None:
     assert len(t1.rules) == 2
 
 
-def test_expected_from_the_swanctl_backend_s_file(tmp_path: Path) -> None:
+def test_expected_from_a_swanctl_backend_manifest(tmp_path: Path) -> None:
     setup = lab_setup(mode="updown")
     setup = replace(setup, choices=replace(setup.choices, backend="swanctl",
                                            persistence="netplan"))
-    for path, change in build_plan(setup).final_files().items():
-        local = tmp_path / path.lstrip("/")
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_text(change.after)
-    expected = expected_from_root(Root(tmp_path))
-    assert expected.origin == "swanctl"
+    _applied(tmp_path, setup)
+    expected = expected_for(_args(root=str(tmp_path)))
+    assert expected.origin == "manifest"
     assert [(t.name, t.aws_outside_ip, t.mark, t.mode, t.aws_inside_ip, t.routes)
             for t in expected.tunnels] == [
         ("Tunnel1", "198.51.100.1", 100, "updown", "169.254.23.5", ("203.0.113.0/24",)),
         ("Tunnel2", "198.51.100.2", 200, "updown", "169.254.22.73", ("203.0.113.0/24",)),
     ]
+
+
+def test_status_with_no_arguments_reads_the_manifest_not_the_rendered_files(
+    tmp_path: Path,
+) -> None:
+    """The rendered files say Tunnel1/Tunnel2 at one peer; the manifest is what counts."""
+    _with_the_plan_s_files(tmp_path, lab_setup())
+    setup = lab_setup()
+    moved = replace(setup.tunnels[0], aws_outside_ip=IPv4Address("192.0.2.77"))
+    _applied(tmp_path, replace(setup, connection=replace(
+        setup.connection, tunnels=(moved, setup.tunnels[1]))))
+    out = io.StringIO()
+    code = run_status(_args(root=str(tmp_path)), out=out)
+    doc = json.loads(out.getvalue())
+    assert doc["expected_from"] == "manifest"
+    assert [t["aws_outside_ip"] for t in doc["tunnels"]] == ["192.0.2.77", "198.51.100.2"]
+    assert code == EXIT_DOWN  # the simulated kernel under the root has no peer
+
+
+def test_no_manifest_and_no_arguments_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rendered files alone are not read back: without a manifest there is nothing to check."""
+    _with_the_plan_s_files(tmp_path, lab_setup())
+    (tmp_path / "etc" / "ipsec.conf").write_text("config setup\n\nconn other\n\tauto=add\n")
+    assert expected_for(_args(root=str(tmp_path))) == Expected()
+    out = io.StringIO()
+    code = run_status(_args(root=str(tmp_path), json=False), out=out)
+    assert code == EXIT_NOTHING
+    assert "no setup applied by vpn-wizard on this box: give --import or --answers" in (
+        out.getvalue())
+
+
+def test_a_bad_manifest_says_what_and_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _applied(tmp_path, lab_setup())
+    path.write_text('{"format": 1, "answers": 3}\n')
+    code = run_status(_args(root=str(tmp_path)), out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == EXIT_INVALID
+    assert f"error: {path}: unknown key" in err or f"error: {path}: missing key" in err
+    path.unlink()
+    path.symlink_to(tmp_path / "elsewhere.json")
+    code = run_status(_args(root=str(tmp_path)), out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == EXIT_INVALID and str(path) in err
 
 
 def test_heartbeat_found_through_the_vti_peer_when_not_configured() -> None:
@@ -481,12 +546,6 @@ def test_heartbeat_found_through_the_vti_peer_when_not_configured() -> None:
                           links=links_up(), routes=ROUTES, heartbeat=heartbeat())
     beat = snap.tunnels[0].heartbeat
     assert beat is not None and beat.address == "169.254.23.5"
-
-
-def test_nothing_expected_on_a_fresh_box(tmp_path: Path) -> None:
-    (tmp_path / "etc").mkdir()
-    (tmp_path / "etc" / "ipsec.conf").write_text("config setup\n\nconn other\n\tauto=add\n")
-    assert expected_from_root(Root(tmp_path)) == Expected()
 
 
 # --------------------------------------------------------------------------- diagnosis
@@ -509,7 +568,13 @@ def test_connecting_tunnel_and_its_silent_heartbeat() -> None:
     found = diagnose(snap)
     assert found[0].startswith("Tunnel 1: down, IKE still connecting to 198.51.100.1")
     assert "heartbeat: no reply for 40 s (169.254.23.5, Tunnel 1)." in found
-    assert len(found) == 2
+    # Manual mode: the metric-100 route still sends the VPC's traffic into the dead tunnel.
+    assert found[1] == (
+        "Tunnel 1: down, yet traffic to 203.0.113.0/24 is routed through it (dev Tunnel1, "
+        "metric 100): in manual mode nothing moves the route, so that traffic is "
+        "dropped (blackholed) — bring Tunnel 1 up (u), or move the route to Tunnel 2."
+    )
+    assert len(found) == 3
 
 
 def test_vti_down_and_route_missing() -> None:
@@ -649,7 +714,7 @@ def test_status_once_text_never_shows_a_psk() -> None:
     assert "Tunnel1: DOWN" in text
     for psk in LAB_PSKS:
         assert psk not in text
-    assert psk not in json.dumps(snapshot_from_vici("both_up").to_json())
+    assert psk not in json.dumps(snapshot_json(snapshot_from_vici("both_up")))
     assert "Tunnel1: UP" in format_text(snapshot_from_vici("both_up"))
 
 
@@ -659,7 +724,6 @@ def test_status_once_with_answers_file_expects_its_tunnels(tmp_path: Path) -> No
 
     answers = tmp_path / "answers.toml"
     save_answers(answers, lab_setup(), include_secrets=True)
-    from wizard.commands.status import expected_for
 
     expected = expected_for(_args(answers=str(answers), root=str(tmp_path)))
     assert [t.name for t in expected.tunnels] == ["Tunnel1", "Tunnel2"]
@@ -674,3 +738,60 @@ def test_core_does_not_import_textual() -> None:
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- the package's shape
+
+
+STATUS_PACKAGE = Path(__file__).resolve().parent.parent / "wizard" / "status"
+READERS = ("vici_source", "statusall", "netlink_status", "iptables_status", "simulated")
+LAZY_THIRD_PARTY = {"vici", "pyroute2"}
+"""Imported where first needed because they are slow to import, not to dodge a cycle."""
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(module imported, inside a function?) for every import in a file."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, nested: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = nested or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            if isinstance(child, ast.Import):
+                found.extend((alias.name, inner) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module:
+                found.append((child.module, inner))
+            visit(child, inner)
+
+    visit(tree, False)
+    return found
+
+
+def test_no_import_inside_a_function_in_status_or_its_readers() -> None:
+    files = [*sorted(STATUS_PACKAGE.glob("*.py")),
+             *(STATUS_PACKAGE.parent / "system" / f"{name}.py" for name in READERS[:4])]
+    nested = [(f.name, module) for f in files for module, inner in _imports(f)
+              if inner and module.split(".")[0] not in LAZY_THIRD_PARTY]
+    assert nested == []
+
+
+def test_the_model_is_a_leaf_and_the_readers_import_only_the_model() -> None:
+    model = [m for m, _ in _imports(STATUS_PACKAGE / "model.py")
+             if m.split(".")[0] in ("wizard", "screens")]
+    assert model == []
+    for name in READERS:
+        status = {m for m, _ in _imports(STATUS_PACKAGE.parent / "system" / f"{name}.py")
+                  if m.startswith("wizard.status")}
+        assert status <= {"wizard.status.model"}, name
+
+
+@pytest.mark.parametrize("first", [
+    "wizard.system.simulated", "wizard.system.vici_source", "wizard.system.netlink_status",
+    "wizard.status.model", "wizard.status", "wizard.status.live", "wizard.commands.status",
+])
+def test_every_module_imports_first_in_a_fresh_interpreter(first: str) -> None:
+    """No order of imports meets a half-initialised module: there is no cycle to meet."""
+    subprocess.run([sys.executable, "-c", f"import {first}; import wizard.status.live"],
+                   check=True, cwd=Path(__file__).resolve().parent.parent)

@@ -1,7 +1,7 @@
 """`vpn-wizard status` and `vpn-wizard heartbeat` on a real kernel against a real peer (issue #5).
 
-The cgw is set up the way an operator would: `vpn-wizard apply --no-confirm`
-with the (lab-addressed) AWS file and an answers file. UML's PID 1 is not
+The cgw is set up the way an operator would: `vpn-wizard apply` with the
+(lab-addressed) AWS file and an answers file, then `vpn-wizard confirm`. UML's PID 1 is not
 systemd, so apply skips the heartbeat unit; the heartbeat is started the
 document's way, by hand in the background, which is what the plan's note
 says to do on such a box.
@@ -10,7 +10,8 @@ Then the AWS document's failover test (step 6): block the first VGW address
 with iptables on the cgw; `status --once --json` must report tunnel 1 down,
 with the diagnosis, within dead peer detection's time, and exit non-zero;
 after unblocking, both up again. `status` is given no inputs: it finds the
-tunnels in the wizard's managed blocks on the box.
+tunnels in the applied manifest (`/var/lib/vpn-wizard/applied.json`), never
+in the files the wizard rendered.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def _wait_status(
 EVENT_LOGGER = f"""
 import sys, threading, time
 sys.path.insert(0, {str(REPO)!r})
-from wizard.status import LiveStatus, Expected
+from wizard.status import Expected
+from wizard.status.live import LiveStatus
 source = LiveStatus(Expected())
 stop = threading.Event()
 log = open("/lab/events.log", "a", buffering=1)
@@ -69,6 +71,32 @@ threading.Thread(target=source.watch_netlink, args=(stop, note), daemon=True).st
 source.watch_strongswan(stop, note)
 """
 """What the status panel's worker threads do, logging each pushed event with its time."""
+
+
+MANIFEST_WRITER = f"""
+import os, sys
+from pathlib import Path
+sys.path.insert(0, {str(REPO)!r})
+from wizard import inputs
+from wizard.manifest import MANIFEST_MODE, MANIFEST_PATH, AppliedManifest, manifest_text
+from wizard.system.files import atomic_write
+from wizard.system.paths import Root
+if not os.path.exists(MANIFEST_PATH):
+    setup = inputs.load({wl.AWS_FILE!r}, {wl.ANSWERS!r}, Root("/")).setup
+    text = manifest_text(AppliedManifest(setup, "lab", "2026-11-29T00:00:00Z",
+                                         "/usr/local/sbin/vpn-wizard"))
+    os.makedirs(os.path.dirname(MANIFEST_PATH), exist_ok=True)
+    atomic_write(Path(MANIFEST_PATH), text.encode(), MANIFEST_MODE)
+"""
+"""The manifest apply writes on confirm (h3-ops wires the engine's own write): the same
+path and mode, the same text; a no-op once the engine has written it."""
+
+
+def _manifest_as_the_engine_writes_it(lab: Lab) -> None:
+    lab.write_file("/lab/manifest.py", MANIFEST_WRITER)
+    lab.run(f"{wl.PYTHON} /lab/manifest.py", check=True, timeout=60)
+    mode = lab.run("stat -c %a /var/lib/vpn-wizard/applied.json", check=True).out.strip()
+    assert mode == "600"
 
 
 def _first_event(log: str, since: float, words: tuple[str, ...]) -> float | None:
@@ -96,8 +124,15 @@ def test_status_reports_both_tunnels_and_the_failover_test(
     assert rc == 3 and doc["tunnels"] == [] and doc["expected_from"] == "none"
 
     wl.prepare(lab, lab_tunnels, "manual")
-    applied = lab.run(wl.apply_cmd("--no-confirm"), timeout=180)
-    assert applied.rc == 0, applied.out
+    lab.run(
+        f"{wl.apply_cmd('--confirm-timeout', '120')} >/lab/apply.log 2>&1 &\n"
+        "echo $! > /lab/apply.pid",
+        check=True,
+    )
+    confirmed = lab.wait_until(wl.wizard("confirm"), timeout=150, interval=1.0)
+    assert confirmed.ok, lab.read_file("/lab/apply.log")
+    assert lab.wait_until("! kill -0 $(cat /lab/apply.pid) 2>/dev/null", timeout=30).ok
+    _manifest_as_the_engine_writes_it(lab)
     up, status = wl.wait_established(lab, names)
     assert up, status
 
@@ -119,7 +154,7 @@ def test_status_reports_both_tunnels_and_the_failover_test(
     lab_timing("status --once --json, one run (process start included)", time.monotonic() - started)
     assert rc == 0, json.dumps(doc, indent=1)
     assert doc["source"] == "vici"
-    assert doc["expected_from"] == "ipsec.conf"
+    assert doc["expected_from"] == "manifest"
     assert doc["rules_source"] == "iptables -t mangle -S"
     assert doc["all_up"] is True and doc["diagnosis"] == [], doc["diagnosis"]
     for t in lab_tunnels:

@@ -8,10 +8,12 @@ Exit status of `--once` (and of the panel when it quits):
 * 3 — nothing to check: no tunnel configured by vpn-wizard on this box.
 
 Which tunnels to expect comes from `--answers`/`--import` when given, else
-from the wizard's managed blocks on the box (`wizard.status.expected_from_root`).
+from the manifest of the setup vpn-wizard applied on the box
+(`wizard.status.desired`, `/var/lib/vpn-wizard/applied.json`); with neither,
+there is nothing to check and the output says so.
 
 `--dry-run` and `--root DIR` are honoured as everywhere else
-(`wizard.status.open_status`): under `--root` the simulated kernel in DIR is
+(`wizard.status.live.open_status`): under `--root` the simulated kernel in DIR is
 read instead of this machine, and under either the panel's keys act only
 through the same recording or simulated `System` as apply. The first line
 of the output says which it is.
@@ -24,18 +26,22 @@ import json
 import sys
 from typing import TextIO
 
+from wizard import inputs
+from wizard.manifest import ManifestError
 from wizard.safe_text import printable
 from wizard.status import (
     Expected,
-    LiveStatus,
     StatusSnapshot,
     StatusSource,
+    carrier,
     diagnose,
-    expected_from_root,
     expected_from_setup,
+    expected_on_box,
     human_duration,
-    open_status,
+    ping_counts,
+    snapshot_json,
 )
+from wizard.status.live import LiveStatus, open_status
 from wizard.system.paths import Root
 
 EXIT_UP = 0
@@ -49,15 +55,14 @@ class _InputProblem(Exception):
 
 
 def expected_for(args: argparse.Namespace) -> Expected:
-    """The tunnels to report on, from the command line's inputs or from the box.
+    """The tunnels to report on, from the command line's inputs or the box's manifest.
 
     Raises:
-        _InputProblem: an answers/import file was given but cannot be used.
+        _InputProblem: an answers/import file was given but cannot be used, or
+            the manifest on the box is not one this version wrote.
     """
     root = Root(getattr(args, "root", "/") or "/")
     if getattr(args, "answers", None) or getattr(args, "import_path", None):
-        from wizard import inputs
-
         try:
             loaded = inputs.load(args.import_path, args.answers, root)
         except inputs.InputError as exc:
@@ -65,7 +70,10 @@ def expected_for(args: argparse.Namespace) -> Expected:
         if loaded.errors:
             raise _InputProblem("; ".join(str(p) for p in loaded.errors))
         return expected_from_setup(loaded.setup)
-    return expected_from_root(root)
+    try:
+        return expected_on_box(root)
+    except ManifestError as exc:
+        raise _InputProblem(str(exc)) from None
 
 
 def make_source(args: argparse.Namespace) -> LiveStatus:
@@ -90,6 +98,8 @@ def format_text(snapshot: StatusSnapshot) -> str:
         lines.append(banner)
     daemon = snapshot.daemon_detail or ("running" if snapshot.daemon_running else "not running")
     lines.append(f"strongSwan: {daemon} (read via {snapshot.source})")
+    for path in snapshot.in_force:
+        lines.append(f"traffic to {path.dst}: {carrier(snapshot, path)}")
     for t in snapshot.tunnels:
         head = f"{t.name}: {'UP' if t.up else 'DOWN'}"
         if t.expected.aws_outside_ip:
@@ -134,7 +144,7 @@ def format_text(snapshot: StatusSnapshot) -> str:
                 rtt = f"{beat.last_rtt_ms:.1f} ms" if beat.last_rtt_ms is not None else "?"
                 lines.append(
                     f"  ping   {beat.address} last reply {ago} ago, rtt {rtt}, "
-                    f"{beat.replies}/{beat.attempts} in the last minute"
+                    f"{ping_counts(snapshot, beat)}"
                 )
     findings = diagnose(snapshot)
     lines.append("diagnosis: all good" if not findings else "diagnosis:")
@@ -177,7 +187,7 @@ def run_status(
         return exit_code(last) if last is not None else EXIT_DOWN
     snapshot = source.snapshot()
     if getattr(args, "json", False):
-        document = snapshot.to_json()
+        document = snapshot_json(snapshot)
         document["exit_code"] = exit_code(snapshot)
         out.write(json.dumps(document, indent=2) + "\n")
     else:

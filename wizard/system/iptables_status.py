@@ -12,7 +12,7 @@ sides the same way; it is pure and tested on recorded output.
 
 Reading only. The failover test's rule (the AWS document's `iptables -A
 INPUT -s <VGW PUBLIC IP> -j DROP`) is added and removed through a `System`'s
-iptables adapter, like every other change (`wizard.status.LiveStatus`), so
+iptables adapter, like every other change (`wizard.status.live.LiveStatus`), so
 a dry run records it and `--root` simulates it.
 """
 

@@ -12,19 +12,22 @@ tests can hand them plain dicts shaped like pyroute2's messages.
 
 from __future__ import annotations
 
+import asyncio
 import select
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from wizard.status import LinkStatus, Route
+from wizard.status.model import LinkStatus, Route
 
 IFF_UP = 0x1
 MAIN_TABLE = 254
 RTMGRP_LINK = 0x1
 RTMGRP_IPV4_IFADDR = 0x10
 RTMGRP_IPV4_ROUTE = 0x40
+T = TypeVar("T")
 
 
 def _get(msg: Any, name: str) -> Any:
@@ -127,17 +130,41 @@ def assemble(
     return found, routes
 
 
-def read(names: Iterable[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
-    """Read the named links and the main table's IPv4 routes from the kernel."""
-    from pyroute2 import IPRoute
+def off_the_event_loop(work: Callable[[], T]) -> T:
+    """Run `work` in a thread of its own when this thread runs an asyncio event loop.
 
-    with IPRoute() as ipr:
-        return assemble(
-            names,
-            ipr.get_links(),
-            ipr.get_addr(family=socket.AF_INET),
-            ipr.get_routes(family=socket.AF_INET, table=MAIN_TABLE),
-        )
+    pyroute2's synchronous `IPRoute` (0.9) drives an asyncio loop of its
+    own with `run_until_complete`, which fails with "This event loop is
+    already running" in a thread whose loop is running: the status panel's
+    first reading, made in Textual's loop, reported the tunnels' interfaces
+    as unreadable. Reading through here is right from any thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink") as pool:
+        return pool.submit(work).result()
+
+
+def read(names: Iterable[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
+    """Read the named links and the main table's IPv4 routes from the kernel (from any thread)."""
+    wanted = tuple(names)
+
+    def dump() -> tuple[dict[str, LinkStatus], list[Route]]:
+        # pyroute2 is imported when first needed: it takes longer to import
+        # than the wizard's first screen takes to draw.
+        from pyroute2 import IPRoute
+
+        with IPRoute() as ipr:
+            return assemble(
+                wanted,
+                ipr.get_links(),
+                ipr.get_addr(family=socket.AF_INET),
+                ipr.get_routes(family=socket.AF_INET, table=MAIN_TABLE),
+            )
+
+    return off_the_event_loop(dump)
 
 
 def describe_event(msg: Any) -> str:
@@ -159,12 +186,12 @@ def watch(
     `poll` seconds; pyroute2's own `get()` would block until the next event.
     """
     if socket_factory is None:
-        from pyroute2 import IPRoute
+        from pyroute2 import IPRoute  # imported when first needed, as in `read`
 
         def socket_factory() -> Any:
             return IPRoute()
 
-    ipr = socket_factory()
+    ipr = off_the_event_loop(socket_factory)
     try:
         ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE)
         while not stop.is_set():

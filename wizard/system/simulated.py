@@ -23,10 +23,11 @@ from collections.abc import Callable, Sequence
 from ipaddress import IPv4Interface
 from typing import Any
 
-from wizard.status import IkeSa, LinkStatus, Route, StrongswanReading
+from wizard.status.model import IkeSa, LinkStatus, Route, StrongswanReading
 from wizard.system.base import Address, HostError, LinkInfo, VtiInfo
 from wizard.system.files import atomic_write
 from wizard.system.paths import Root
+from wizard.system.vici_source import initiate_command, terminate_command
 
 STATE_PATH = "/run/vpn-wizard-sim/kernel.json"
 _CONF = "net.ipv4.conf."
@@ -342,8 +343,6 @@ class SimStrongswan:
     # initiated conn stays CONNECTING until it is terminated or the daemon stops.
 
     def initiate(self, name: str) -> None:
-        from wizard.system.vici_source import initiate_command
-
         self.log.append(initiate_command(name))
 
         def change(state: dict[str, Any]) -> None:
@@ -358,8 +357,6 @@ class SimStrongswan:
         self.sim.update(change)
 
     def terminate(self, name: str) -> None:
-        from wizard.system.vici_source import terminate_command
-
         self.log.append(terminate_command(name))
 
         def change(state: dict[str, Any]) -> None:
@@ -422,7 +419,7 @@ SIM_SOURCE = "simulated kernel (mangle table)"
 class SimStatusReaders:
     """The simulated kernel under `--root`, read for the status panel; it never saves.
 
-    It answers what `wizard.status.HostReaders` answers on a real box, from
+    It answers what `wizard.status.live.HostReaders` answers on a real box, from
     the same file the simulated adapters change, so `vpn-wizard status --root
     DIR` after `apply --root DIR` shows the links, routes and rules apply
     made there, and nothing of this machine. No peer answers a simulated

@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wizard.status import ChildSa, IkeSa
+from wizard.status.model import ChildSa, IkeSa
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _DELTA = r"(\d+) (second|minute|hour|day)s?"

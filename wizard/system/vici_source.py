@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.status import ChildSa, IkeSa
+from wizard.status.model import ChildSa, IkeSa
+from wizard.system.base import HostError
 
 SOCKET = "/var/run/charon.vici"
 
@@ -118,7 +119,7 @@ def connect(path: str = SOCKET, timeout: float = 5.0) -> Any:
     Raises:
         FileNotFoundError / ConnectionRefusedError: no charon behind the path.
     """
-    import vici
+    import vici  # the vici package is needed only when charon serves a socket
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
@@ -201,8 +202,6 @@ def control(
     Raises:
         HostError: no daemon on the socket, or it refused (the message says which).
     """
-    from wizard.system.base import HostError
-
     log.append(initiate_command(name) if what == "initiate" else terminate_command(name))
     run = initiate if what == "initiate" else terminate
     try:
