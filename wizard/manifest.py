@@ -128,3 +128,15 @@ def parse_manifest(text: str, path: str = MANIFEST_PATH) -> AppliedManifest:
         applied_at=document["applied_at"],
         heartbeat_command=command,
     )
+
+
+def restamp(text: str, transaction: str, applied_at: str) -> str:
+    """`text` (a manifest) with the transaction that keeps it and the time it was kept.
+
+    The apply stages the manifest before it knows when (or whether) it will be
+    confirmed; the confirmation fills these two in. The text is read back
+    strictly first, so a staged manifest that does not type-check is never
+    written.
+    """
+    manifest = parse_manifest(text)
+    return manifest_text(replace(manifest, transaction=transaction, applied_at=applied_at))
