@@ -294,4 +294,6 @@ def _typed(value: Any, hint: Any) -> Any:
 
 
 def _name(hint: Any) -> str:
+    if isinstance(hint, type):
+        return hint.__name__
     return str(hint).replace("typing.", "").replace("NoneType", "None")
