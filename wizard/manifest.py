@@ -23,6 +23,7 @@ file through the `System` seam like any other file it manages.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from wizard import fields
@@ -140,3 +141,13 @@ def restamp(text: str, transaction: str, applied_at: str) -> str:
     """
     manifest = parse_manifest(text)
     return manifest_text(replace(manifest, transaction=transaction, applied_at=applied_at))
+
+
+def load_manifest(read: Callable[[str], str | None]) -> AppliedManifest | None:
+    """The box's manifest through `read` (`Root.read`), or None when the box has none.
+
+    Raises:
+        ManifestError: a manifest is there but is not one this version wrote.
+    """
+    text = read(MANIFEST_PATH)
+    return None if text is None else parse_manifest(text)

@@ -252,7 +252,9 @@ class RemoveDir:
     """`rmdir PATH`: a directory the wizard created, if only what the wizard made is left in it.
 
     Attributes:
-        ours: every directory the wizard created (what may be left inside PATH).
+        ours: every directory the wizard created, and every file the same
+            uninstall removes: what may still be inside PATH when it goes
+            (a dry run removes nothing, and must say the same as the run).
     """
 
     path: str

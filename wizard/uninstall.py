@@ -22,13 +22,23 @@ run time, so the preview says what the run does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import posixpath
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+
+from rich.console import RenderableType
+from rich.text import Text
 
 from wizard.apply import ApplyResult, StepEvent, apply_plan
 from wizard.engine.files import removal_effect
 from wizard.journal import Baseline, baseline
-from wizard.manifest import MANIFEST_MODE, MANIFEST_PATH
+from wizard.manifest import (
+    MANIFEST_MODE,
+    MANIFEST_PATH,
+    AppliedManifest,
+    ManifestError,
+    load_manifest,
+)
 from wizard.model import Setup
 from wizard.operations import (
     AddVtiLink,
@@ -49,8 +59,11 @@ from wizard.operations import (
 )
 from wizard.plan import build_plan
 from wizard.plan_types import FileChange, FileRemoval, Plan, Step
+from wizard.preview import step_renderable
+from wizard.redact import Redactor
 from wizard.render import heartbeat, interface, iptables
 from wizard.system import System
+from wizard.system.executable import vpn_wizard_command
 from wizard.system.files import FileState
 from wizard.system.paths import Root
 
@@ -134,10 +147,10 @@ def build_uninstall_plan(
         why += (" Left as they are, since no journal records their value before the wizard: "
                 + ", ".join(unknown) + ".")
     add("uninstall.sysctl", "Restore the kernel settings", why, [], sysctls)
+    files = _file_removals(applied, state, base, root)
     add("uninstall.files", "Remove the wizard's blocks and files",
         "Only the wizard's blocks go; the operator's lines stay byte for byte, and a file "
-        "the wizard replaced whole is put back.",
-        _file_removals(applied, state, base, root), _dir_removals(base))
+        "the wizard replaced whole is put back.", list(files), _dir_removals(base, files))
     daemons: list[Operation] = []
     if any(isinstance(op, DaemonReload) for op in ops):
         daemons.append(DaemonReload(scope="transaction"))
@@ -154,8 +167,8 @@ def build_uninstall_plan(
 
 
 def _file_removals(applied: Plan, state: StateReader, base: Baseline, root: Root
-                   ) -> list[FileChange]:
-    out: list[FileChange] = []
+                   ) -> list[FileRemoval]:
+    out: list[FileRemoval] = []
     seen: set[tuple[str, str | None]] = set()
     wanted: list[tuple[FileChange, bool]] = []
     for step in reversed(applied.steps):
@@ -194,10 +207,20 @@ def _with_preview(removal: FileRemoval, now: FileState) -> FileRemoval:
     return replace(removal, before=before, after=after, mode=effect.mode)
 
 
-def _dir_removals(base: Baseline) -> list[Operation]:
-    """The directories the wizard created, innermost first, each only if nothing else is in it."""
-    ours = tuple(base.dirs)
-    return [RemoveDir(d, ours) for d in sorted(ours, key=lambda d: d.count("/"), reverse=True)]
+def _dir_removals(base: Baseline, files: list[FileRemoval]) -> list[Operation]:
+    """The directories the wizard created, innermost first, each only if nothing else is in it.
+
+    A directory named after the wizard (/etc/vpn-wizard) goes with its last
+    file even when no journal recorded creating it.
+    """
+    removed = [f.path for f in files if f.removed]
+    dirs = list(base.dirs)
+    for path in removed:
+        parent = posixpath.dirname(path)
+        if posixpath.basename(parent) == "vpn-wizard" and parent not in dirs:
+            dirs.append(parent)
+    ours = (*dirs, *removed)
+    return [RemoveDir(d, ours) for d in sorted(dirs, key=lambda d: d.count("/"), reverse=True)]
 
 
 def uninstall_plan_for(
@@ -206,6 +229,43 @@ def uninstall_plan_for(
     """The uninstall plan for `setup` on the box behind `system` (its files and baseline)."""
     return build_uninstall_plan(setup, system.files.state, baseline(system.root), system.root,
                                 heartbeat_command=heartbeat_command)
+
+
+NOTHING_REMOVED = "Nothing has been removed yet: this is a preview."
+
+
+def preview(plan: Plan, *, show_secrets: bool = False) -> Iterator[RenderableType]:
+    """The uninstall plan as `vpn-wizard uninstall` and the TUI show it before asking.
+
+    The same machinery as apply's preview (`wizard.preview`): every file's
+    diff and every command, each key masked by what its file is.
+    """
+    redactor = Redactor.for_plan(plan, show=show_secrets)
+    for number, step in enumerate(plan, start=1):
+        yield step_renderable(step, number, redactor)
+    yield Text(NOTHING_REMOVED, style="bold green")
+
+
+def target_from(read: Callable[[str], str | None], setup: Setup | None = None
+                ) -> tuple[Setup, str, AppliedManifest | None]:
+    """What to uninstall: the given setup (from the operator's inputs), else the applied manifest.
+
+    Returns:
+        (setup, the heartbeat command its units start, the manifest or None).
+
+    Raises:
+        ManifestError: the manifest is missing (and no setup was given) or unreadable;
+            the message says what to do.
+    """
+    manifest = load_manifest(read)
+    if setup is not None:
+        command = manifest.heartbeat_command if manifest else vpn_wizard_command()
+        return setup, command, manifest
+    if manifest is None:
+        raise ManifestError(MANIFEST_PATH, "no applied manifest: the wizard has not kept a "
+                            "setup on this box (or it was uninstalled); give the setup to "
+                            "remove with --import FILE and/or --answers FILE")
+    return manifest.setup, manifest.heartbeat_command, manifest
 
 
 def uninstall(

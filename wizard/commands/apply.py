@@ -1,4 +1,4 @@
-"""`vpn-wizard apply | confirm | rollback | uninstall`: the plan, done for real (or recorded).
+"""`vpn-wizard apply`: the plan, done for real (or recorded); confirm and rollback: `transaction`.
 
 Exit codes: 0 done (or nothing to do), 1 failed or not confirmed (and rolled
 back), 2 refused before any change (bad inputs, a box that cannot take the
@@ -13,7 +13,6 @@ terminal raw. The dry-run log is shown through the plan's Redactor.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import select
 import sys
@@ -22,7 +21,7 @@ from collections.abc import Callable
 
 from wizard import inputs
 from wizard.apply import ApplyResult, StepEvent, apply_plan, confirm, rollback
-from wizard.journal import Journal, JournalError
+from wizard.journal import Journal
 from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.preflight import preflight
@@ -198,79 +197,3 @@ def _revert_now(system: System, transaction: str, why: str) -> int:
         return EXIT_FAILED
     _say(f"{why}; the rollback failed: {result.error}", err=True)
     return EXIT_FAILED
-
-
-def run_confirm(args: argparse.Namespace) -> int:
-    """Keep the pending changes."""
-    root = Root(args.root)
-    if _needs_root(root, False):
-        _say("error: confirm needs root.", err=True)
-        return EXIT_REFUSED
-    try:
-        kept, message = confirm(System.real(root))
-    except (JournalError, OSError) as err:
-        _say(f"error: {err}", err=True)
-        return EXIT_FAILED
-    _say(message if kept else f"error: {message}", err=not kept)
-    return EXIT_OK if kept else EXIT_FAILED
-
-
-def run_rollback(args: argparse.Namespace) -> int:
-    """Undo an unfinished or unconfirmed apply, without asking."""
-    root = Root(args.root)
-    if _needs_root(root, False):
-        _say("error: rollback needs root.", err=True)
-        return EXIT_REFUSED
-    system = System.real(root)
-    try:
-        result = rollback(system, progress=_printer(None))
-    except (JournalError, OSError) as err:
-        _say(f"error: {err}", err=True)
-        return EXIT_FAILED
-    finally:
-        system.close()
-    if result.transaction is None:
-        _say("Nothing to roll back.")
-        return EXIT_OK
-    if not result.ok:
-        _say(f"error: rollback of {result.transaction} incomplete: {result.error}", err=True)
-        return EXIT_FAILED
-    if not result.changed:
-        _say(f"Nothing to roll back ({result.transaction} is settled).")
-        return EXIT_OK
-    _say(f"Rolled back {result.transaction}.")
-    return EXIT_OK
-
-
-def run_uninstall(args: argparse.Namespace) -> int:
-    """Remove everything the wizard added, for the setup the inputs describe."""
-    from wizard.uninstall import uninstall
-
-    root = Root(args.root)
-    dry_run = bool(getattr(args, "dry_run", False))
-    if _needs_root(root, dry_run):
-        _say("error: uninstall needs root (or --dry-run). Nothing was changed.", err=True)
-        return EXIT_REFUSED
-    loaded = _load(args, root)
-    if loaded is None:
-        return EXIT_REFUSED
-    system = System.recording(root) if dry_run else System.real(root)
-    with contextlib.ExitStack() as stack:
-        stack.callback(system.close)
-        plan = build_plan(loaded.setup, root.read, heartbeat_command=vpn_wizard_command())
-        result = uninstall(loaded.setup, plan, system, progress=_printer(None, plan))
-        if dry_run:
-            _say("Would run:")
-            redactor = Redactor.for_plan(plan)
-            for line in system.log:
-                _say(f"  {printable(redactor.text(line))}")
-            _say("Dry run: nothing was changed.")
-            return EXIT_OK if result.ok else EXIT_FAILED
-        if not result.ok:
-            _say(f"error: {Redactor.for_plan(plan).text(str(result.error))}", err=True)
-            _say("The uninstall was rolled back." if result.failed_step
-                 else "Nothing was changed.", err=True)
-            return EXIT_FAILED if result.failed_step else EXIT_REFUSED
-        _say("Removed what the wizard had added." if result.changed
-             else "Nothing of the wizard's was left: nothing was changed.")
-        return EXIT_OK

@@ -13,7 +13,6 @@ adapter calls it again at run time, so the two cannot disagree.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 
 from wizard.engine.base import ActionContext, Adapter, Prepared
@@ -144,12 +143,6 @@ def removal_effect(op: FileRemoval, state: FileState) -> Effect:
     return Effect(removed=True)
 
 
-def own_dir(path: str) -> str | None:
-    """The directory named after the wizard that holds `path` (removed with its last file)."""
-    parent = posixpath.dirname(path)
-    return parent if posixpath.basename(parent) == "vpn-wizard" else None
-
-
 class RemoveFileAdapter(Adapter):
     """Uninstall's file changes: the block out, the file removed, or the operator's put back."""
 
@@ -166,10 +159,7 @@ class RemoveFileAdapter(Adapter):
 
         def do() -> None:
             if effect.removed:
-                files.remove(op.path)
-                directory = own_dir(op.path)
-                if directory:
-                    files.remove_empty_dirs([directory])
+                files.remove(op.path)  # its directory goes by a RemoveDir of the same plan
             else:
                 assert effect.data is not None
                 files.write(op.path, effect.data, effect.mode, effect.uid, effect.gid)
@@ -192,9 +182,10 @@ class RemoveDirAdapter(Adapter):
 
         def removable(d: str) -> bool:
             local = root.path(d)
-            return local.is_dir() and all(
-                f"{d}/{p.name}" in ours and removable(f"{d}/{p.name}") for p in local.iterdir()
-            )
+            if not local.is_dir() or local.is_symlink():
+                return d != op.path and local.is_file() and not local.is_symlink()
+            return all(f"{d}/{p.name}" in ours and removable(f"{d}/{p.name}")
+                       for p in local.iterdir())
 
         if not removable(op.path):
             return Prepared(already=True)
