@@ -24,6 +24,9 @@ from wizard.engine.transaction import (
     rollback,
     run_actions,
 )
+from wizard.engine.transaction import (
+    needed as _needed,
+)
 from wizard.manifest import AppliedManifest, manifest_text, restamp
 from wizard.plan_types import Plan
 from wizard.system import System
@@ -39,6 +42,7 @@ __all__ = [
     "apply_plan",
     "confirm",
     "fault_points",
+    "needed",
     "plan_actions",
     "plan_conns",
     "rollback",
@@ -84,3 +88,11 @@ def apply_plan(
         secrets=plan.secrets, step_ids=[s.id for s in plan], progress=progress,
         fail_at=fail_at, confirm_timeout=confirm_timeout, manifest=manifest,
     )
+
+
+def needed(plan: Plan, system: System) -> list[bool] | None:
+    """Per action of `plan` (see `plan_actions`), whether it would change the box as it is.
+
+    `system` is a recording one: nothing is done. None when the dry run fails.
+    """
+    return _needed(plan_actions(plan), system, plan_conns(plan))

@@ -200,10 +200,17 @@ class DaemonReload:
 
 @dataclass(frozen=True)
 class DeleteVtiLink:
-    """`ip link del NAME`, only when NAME is the wizard's VTI (its key); its routes go with it."""
+    """`ip link del NAME`, only when NAME is the wizard's VTI (its key); its routes go with it.
+
+    Attributes:
+        sysctls: the interface's own keys the apply set (rp_filter,
+            disable_policy): they go with the interface, so its undo sets them
+            again on the re-created one.
+    """
 
     name: str
     key: int
+    sysctls: tuple[str, ...] = ()
 
     @property
     def argv(self) -> tuple[str, ...]:

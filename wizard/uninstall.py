@@ -29,9 +29,9 @@ from dataclasses import replace
 from rich.console import RenderableType
 from rich.text import Text
 
-from wizard.apply import ApplyResult, StepEvent, apply_plan
-from wizard.engine.files import removal_effect
-from wizard.journal import Baseline, baseline
+from wizard.apply import ApplyResult, StepEvent, apply_plan, needed
+from wizard.engine.files import dir_removable, removal_effect
+from wizard.journal import STATE_DIR, Baseline, baseline
 from wizard.manifest import (
     MANIFEST_MODE,
     MANIFEST_PATH,
@@ -124,7 +124,10 @@ def build_uninstall_plan(
         links += [DeleteRoute(r.dst, r.dev, r.metric) for r in interface.route_ops(setup, tunnel)]
         link = interface.link_ops(setup, tunnel)[0]
         assert isinstance(link, AddVtiLink)
-        links.append(DeleteVtiLink(link.name, link.key))
+        own = f"net.ipv4.conf.{link.name}."
+        keys = tuple(dict.fromkeys(op.key for op in ops
+                                   if isinstance(op, SetSysctl) and op.key.startswith(own)))
+        links.append(DeleteVtiLink(link.name, link.key, keys))
     add("uninstall.interfaces", "Delete the tunnel interfaces and their routes",
         "Only interfaces that are the wizard's VTI (its key); anything else is left in place.",
         [], links)
@@ -150,7 +153,7 @@ def build_uninstall_plan(
     files = _file_removals(applied, state, base, root)
     add("uninstall.files", "Remove the wizard's blocks and files",
         "Only the wizard's blocks go; the operator's lines stay byte for byte, and a file "
-        "the wizard replaced whole is put back.", list(files), _dir_removals(base, files))
+        "the wizard replaced whole is put back.", list(files), _dir_removals(base, files, root))
     daemons: list[Operation] = []
     if any(isinstance(op, DaemonReload) for op in ops):
         daemons.append(DaemonReload(scope="transaction"))
@@ -178,6 +181,7 @@ def _file_removals(applied: Plan, state: StateReader, base: Baseline, root: Root
                 seen.add(key)
                 wanted.append((change, False))
     wanted.append((FileChange(MANIFEST_PATH, MANIFEST_MODE, None, ""), True))
+    after: dict[str, FileState] = {}
     for change, is_manifest in wanted:
         entry = base.files.get(change.path) or {}
         removal = FileRemoval(
@@ -187,48 +191,83 @@ def _file_removals(applied: Plan, state: StateReader, base: Baseline, root: Root
             old_mode=entry.get("mode"), uid=entry.get("uid"), gid=entry.get("gid"),
             original=base.original(root, change.path) if change.block is None else None,
         )
-        now = state(change.path)
+        now = after.get(change.path) or state(change.path)
         if is_manifest and not now.exists:
             continue
-        out.append(_with_preview(removal, now))
+        previewed, after[change.path] = _with_preview(removal, now)
+        out.append(previewed)
     return out
 
 
-def _with_preview(removal: FileRemoval, now: FileState) -> FileRemoval:
-    """`removal` with `before`/`after`/`mode` filled in from the effect on the file as it is."""
+def _with_preview(removal: FileRemoval, now: FileState) -> tuple[FileRemoval, FileState]:
+    """`removal` with `before`/`after`/`mode` from its effect on `now`; and the file after it.
+
+    Each removal sees the file as the removals before it in the plan left it
+    (two blocks out of one file: the second one's diff starts without the
+    first, and removes the file if nothing else is left), as the run will.
+    """
     before = now.data.decode("utf-8", "surrogateescape") if now.data is not None else None
     effect = removal_effect(removal, now)
     if effect.already or effect.skipped:
-        return replace(removal, before=before, after=before or "", mode=now.mode or removal.mode)
+        kept = replace(removal, before=before, after=before or "",
+                       mode=now.mode or removal.mode)
+        return kept, now
     if effect.removed:
         return replace(removal, before=before, after="", removed=True,
-                       mode=now.mode or removal.mode)
+                       mode=now.mode or removal.mode), FileState(None)
     after = (effect.data or b"").decode("utf-8", "surrogateescape")
-    return replace(removal, before=before, after=after, mode=effect.mode)
+    return (replace(removal, before=before, after=after, mode=effect.mode),
+            FileState(effect.data, effect.mode, effect.uid, effect.gid))
 
 
-def _dir_removals(base: Baseline, files: list[FileRemoval]) -> list[Operation]:
+def _dir_removals(base: Baseline, files: list[FileRemoval], root: Root) -> list[Operation]:
     """The directories the wizard created, innermost first, each only if nothing else is in it.
 
     A directory named after the wizard (/etc/vpn-wizard) goes with its last
-    file even when no journal recorded creating it.
+    file even when no journal recorded creating it; the wizard's state
+    directory stays (it holds the journal of this very uninstall).
     """
     removed = [f.path for f in files if f.removed]
     dirs = list(base.dirs)
     for path in removed:
         parent = posixpath.dirname(path)
-        if posixpath.basename(parent) == "vpn-wizard" and parent not in dirs:
+        if (posixpath.basename(parent) == "vpn-wizard" and parent not in dirs
+                and parent != STATE_DIR):
             dirs.append(parent)
     ours = (*dirs, *removed)
-    return [RemoveDir(d, ours) for d in sorted(dirs, key=lambda d: d.count("/"), reverse=True)]
+    ops = [RemoveDir(d, ours) for d in sorted(dirs, key=lambda d: d.count("/"), reverse=True)]
+    return [op for op in ops if dir_removable(root, op)]  # the run asks again, the same way
 
 
 def uninstall_plan_for(
     system: System, setup: Setup, heartbeat_command: str = heartbeat.DEFAULT_COMMAND
 ) -> Plan:
-    """The uninstall plan for `setup` on the box behind `system` (its files and baseline)."""
-    return build_uninstall_plan(setup, system.files.state, baseline(system.root), system.root,
-                                heartbeat_command=heartbeat_command)
+    """The uninstall plan for `setup` on the box behind `system`: only what is there to remove.
+
+    Every removal is first run dry, through the same adapters, against the
+    box as it is (`wizard.apply.needed`); the commands with nothing to do
+    (a tunnel interface the updown script never created, a rule already
+    gone) are left out, so the preview lists exactly what the run will do.
+    Files stay listed either way: a file left as it is shows no diff.
+    """
+    candidate = build_uninstall_plan(setup, system.files.state, baseline(system.root),
+                                     system.root, heartbeat_command=heartbeat_command)
+    probe = System.recording(system.root)
+    try:
+        flags = needed(candidate, probe)
+    finally:
+        probe.close()
+    if flags is None:
+        return candidate  # the dry run failed: the run will fail the same way, and say why
+    steps: list[Step] = []
+    index = 0
+    for step in candidate:
+        index += len(step.files)
+        kept = tuple(op for i, op in enumerate(step.commands, start=index) if flags[i])
+        index += len(step.commands)
+        if step.files or kept:
+            steps.append(replace(step, commands=kept))
+    return replace(candidate, steps=tuple(steps))
 
 
 NOTHING_REMOVED = "Nothing has been removed yet: this is a preview."

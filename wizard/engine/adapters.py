@@ -125,9 +125,11 @@ class LinkAdapter(Adapter):
             return Prepared(skipped=f"{op.name} is not the wizard's tunnel (kind {info.kind}, "
                             f"not a vti with key {op.key}); left in place")
         addrs = tuple((a.local, a.peer, a.prefixlen) for a in links.addresses(op.name))
+        values = ((key, ctx.system.sysctl.get(key)) for key in op.sysctls)
         return Prepared(
             undo=LinkRecreateUndo(op.name, info.vti.local, info.vti.remote, op.key, addrs,
-                                  info.up, info.mtu),
+                                  info.up, info.mtu,
+                                  sysctls=tuple((k, v) for k, v in values if v is not None)),
             do=lambda: links.delete(op.name),
         )
 
@@ -150,6 +152,9 @@ class LinkAdapter(Adapter):
             links.set_link(record.name, up=record.up, mtu=record.mtu)
             for dst, metric in record.routes:
                 links.add_route(dst, record.name, metric)
+            for key, value in record.sysctls:
+                if system.sysctl.get(key) not in (None, value):
+                    system.sysctl.set(key, value)
 
     def undo_argv(self, op: AddVtiLink | SetLinkUp | DeleteVtiLink) -> tuple[str, ...]:
         if isinstance(op, AddVtiLink):

@@ -24,6 +24,7 @@ from wizard.plan_types import FileChange, FileRemoval
 from wizard.render.blocks import block_ids, insert_block, remove_block
 from wizard.system import System
 from wizard.system.files import FileState, kept_mode
+from wizard.system.paths import Root
 
 
 def file_undo(index: int, ctx: ActionContext, path: str, state: FileState, *,
@@ -170,6 +171,25 @@ class RemoveFileAdapter(Adapter):
         return ("restore", op.path, "(its bytes, mode and owner before)")
 
 
+def dir_removable(root: Root, op: RemoveDir) -> bool:
+    """Whether `op.path` is a directory holding nothing but what `op.ours` lists.
+
+    The uninstall plan asks this for its preview and the adapter again at run
+    time; the files the same uninstall removes count as gone, so a dry run
+    (which removes nothing) says what the run does.
+    """
+    ours = set(op.ours) | {op.path}
+
+    def removable(d: str) -> bool:
+        local = root.path(d)
+        if not local.is_dir() or local.is_symlink():
+            return d != op.path and local.is_file() and not local.is_symlink()
+        return all(f"{d}/{p.name}" in ours and removable(f"{d}/{p.name}")
+                   for p in local.iterdir())
+
+    return removable(op.path)
+
+
 class RemoveDirAdapter(Adapter):
     """A directory the wizard created, removed if nothing but such directories is left in it."""
 
@@ -177,17 +197,7 @@ class RemoveDirAdapter(Adapter):
     records = (NoUndo,)
 
     def prepare(self, op: RemoveDir, index: int, ctx: ActionContext) -> Prepared:
-        root = ctx.system.root
-        ours = set(op.ours) | {op.path}
-
-        def removable(d: str) -> bool:
-            local = root.path(d)
-            if not local.is_dir() or local.is_symlink():
-                return d != op.path and local.is_file() and not local.is_symlink()
-            return all(f"{d}/{p.name}" in ours and removable(f"{d}/{p.name}")
-                       for p in local.iterdir())
-
-        if not removable(op.path):
+        if not dir_removable(ctx.system.root, op):
             return Prepared(already=True)
         return Prepared(undo=NoUndo(),
                         do=lambda: ctx.system.files.remove_empty_dirs([op.path]))

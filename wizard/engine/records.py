@@ -83,6 +83,8 @@ class LinkRecreateUndo:
     up: bool
     mtu: int
     routes: tuple[tuple[str, int], ...] = ()
+    sysctls: tuple[tuple[str, str], ...] = ()
+    """The interface's own kernel settings (key, value), set again once it exists."""
 
 
 @dataclass(frozen=True)

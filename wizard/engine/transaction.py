@@ -189,6 +189,23 @@ def run_actions(
         return refused(f"cannot write the journal under /var/lib/vpn-wizard: {err}")
 
 
+def needed(actions: Sequence[Action], system: System, conns: tuple[str, ...] = ()
+           ) -> list[bool] | None:
+    """Which actions would do something on the box as it is: a dry run through the adapters.
+
+    `system` must be a recording one. Returns None when the dry run fails
+    (the real run will fail the same way, and say why).
+    """
+    assert system.dry_run, "needed() runs on a recording System"
+    journal = NullJournal()
+    result = _Run(actions, system, journal, conns, (), (), lambda e: None, [], None,
+                  None).run(None, None, None)
+    if not result.ok:
+        return None
+    done = {r["index"] for r in journal.records() if r.get("type") == "intent"}
+    return [i in done for i in range(len(actions))]
+
+
 class _Run:
     """The body of one transaction, under the lock: actions in step order, then the outcome."""
 
