@@ -183,3 +183,20 @@ def test_records_are_frozen_values_with_tuples() -> None:
     )
     with pytest.raises(UndoRecordError):
         from_json({"kind": None}, "e")
+
+
+def test_every_operation_and_every_record_has_exactly_one_adapter() -> None:
+    """An operation the engine cannot do, or a record no rollback can run, fails here, not on a box."""
+    import typing
+
+    from wizard.engine.actions import BY_OP, BY_RECORD, undo_argv
+    from wizard.operations import Operation
+    from wizard.plan_types import FileChange, FileRemoval
+
+    ops = set(typing.get_args(Operation)) | {FileChange, FileRemoval}
+    assert set(BY_OP) == ops
+    assert set(BY_RECORD) == set(RECORDS.values())
+    plan = build_plan(seed_setup(mode="updown"))
+    for step in plan:
+        for op in (*step.files, *step.commands):
+            assert undo_argv(op), op  # the preview's "how it is undone", from the adapter
