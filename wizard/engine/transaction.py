@@ -169,7 +169,8 @@ def run_actions(
     try:
         with locked(system.root, wait=2.0):
             settle(system.root)
-            meta = {"manifest": manifest} if manifest is not None and confirm_timeout else {}
+            pending_confirm = manifest is not None and confirm_timeout is not None
+            meta = {"manifest": manifest} if pending_confirm else {}
             journal = Journal.begin(
                 system.root, kind, steps=list(step_ids),
                 actions=[[a.step_id, a.what] for a in actions], conns=list(conns), **meta,
