@@ -307,7 +307,8 @@ def test_manual_mode_tunnels_ping_rerun_uninstall(
     assert "dev Tunnel1" in lab.run(f"ip route get {VPC_HOST_IP}", check=True).out
     started = time.monotonic()
     removed = lab.run(
-        wl.wizard("uninstall", "--import", wl.AWS_FILE, "--answers", wl.ANSWERS), timeout=120
+        wl.wizard("uninstall", "--yes", "--import", wl.AWS_FILE, "--answers", wl.ANSWERS),
+        timeout=120,
     )
     assert removed.rc == 0, removed.out
     lab_timing("manual: vpn-wizard uninstall", time.monotonic() - started)
