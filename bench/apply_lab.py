@@ -78,7 +78,7 @@ def main() -> int:
         timed("'ipsec restart', same config -> both ESTABLISHED", time.monotonic() - started)
 
         # Undo the apply for the rollback figure: uninstall, then crash a fresh apply.
-        lab.run(wl.wizard("uninstall", "--import", wl.AWS_FILE, "--answers", wl.ANSWERS),
+        lab.run(wl.wizard("uninstall", "--yes", "--import", wl.AWS_FILE, "--answers", wl.ANSWERS),
                 check=True, timeout=180)
         lab.run("ipsec stop", timeout=60)
         crashed = lab.run(wl.apply_cmd("--no-confirm", env="VPN_WIZARD_KILL_AT=heartbeat"),

@@ -5,10 +5,13 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from screens.base import StepScreen
+from screens.uninstall import UninstallScreen
+from wizard.manifest import MANIFEST_PATH
 from wizard.preflight import Check, blocking
 
 _ICONS = {"pass": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red")}
@@ -60,3 +63,11 @@ class WelcomeScreen(StepScreen):
         yield Static(verdict(checks, self.wizard.dry_run), id="verdict")
         yield Static(Group(Text("Preflight checks", style="bold"), checks_renderable(checks)),
                      id="checks")
+        if self.wizard.root.path(MANIFEST_PATH).exists():  # the wizard's setup is on this box
+            yield Static(Text("This box already has a setup the wizard applied. You can set "
+                              "it up again below, or remove it."), id="applied-note")
+            yield Button("Uninstall the wizard's setup…", id="uninstall")
+
+    @on(Button.Pressed, "#uninstall")
+    def _uninstall(self) -> None:
+        self.app.push_screen(UninstallScreen(self.wizard.root, dry_run=self.wizard.dry_run))

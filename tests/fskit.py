@@ -86,6 +86,8 @@ def run_forked(argv: list[str], kill_at: int | None = None) -> int:
     """`vpn-wizard ARGV` in a forked child; its exit code, or -signal if it was killed."""
     import wizard.commands.apply
     import wizard.commands.plan
+    import wizard.commands.transaction
+    import wizard.commands.uninstall
     import wizard.uninstall  # noqa: F401
     from wizard.cli import main
 

@@ -199,7 +199,7 @@ def test_uninstall_removes_only_what_the_wizard_added(box: tuple[Root, Path]) ->
     set_kernel(root, strongswan={"running": True, "conns": ["office"]})
     files_before, kernel_before = tree(root.root), kernel(root)
     assert _apply(root, answers, "--no-confirm").returncode == 0
-    result = cli("uninstall", "--answers", str(answers), "--root", str(root.root))
+    result = cli("uninstall", "--yes", "--answers", str(answers), "--root", str(root.root))
     assert result.returncode == 0, result.stderr
     assert tree(root.root) == files_before  # operator lines back, byte for byte
     after = kernel(root)
@@ -207,7 +207,7 @@ def test_uninstall_removes_only_what_the_wizard_added(box: tuple[Root, Path]) ->
         assert after[part] == kernel_before[part], part
     assert set(after["strongswan"]["conns"]) == {"office"}
     assert after["strongswan"] == kernel_before["strongswan"]
-    again = cli("uninstall", "--answers", str(answers), "--root", str(root.root))
+    again = cli("uninstall", "--yes", "--answers", str(answers), "--root", str(root.root))
     assert again.returncode == 0 and "nothing was changed" in again.stdout
 
 
@@ -216,7 +216,7 @@ def test_uninstall_keeps_operator_lines_added_after_apply(box: tuple[Root, Path]
     assert _apply(root, answers, "--no-confirm").returncode == 0
     conf = root.path("/etc/ipsec.conf")
     conf.write_text(conf.read_text() + "\nconn later\n\tright=192.0.2.55\n")
-    assert cli("uninstall", "--answers", str(answers), "--root", str(root.root)).returncode == 0
+    assert cli("uninstall", "--yes", "--answers", str(answers), "--root", str(root.root)).returncode == 0
     text = conf.read_text()
     assert "conn later\n\tright=192.0.2.55\n" in text
     assert "vpn-wizard" not in text and "\tuniqueids=yes" in text

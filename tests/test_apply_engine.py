@@ -12,6 +12,7 @@ from seed_setup import SEED_PSKS, seed_setup
 
 from wizard.apply import StepEvent, apply_plan, fault_points
 from wizard.journal import Journal, locked, transactions
+from wizard.manifest import MANIFEST_PATH
 from wizard.plan import build_plan
 from wizard.system import System
 from wizard.system.paths import Root
@@ -209,8 +210,11 @@ def test_journal_intent_is_written_before_each_change(tmp_path: Path) -> None:
         setattr(system, name, Spy(getattr(system, name)))
     plan = build_plan(seed_setup(), root.read)
     assert apply_plan(plan, system).ok
-    assert len(seen) == MANUAL_POINTS
-    assert seen == [what for _, _, what in fault_points(plan)]
+    # Every action of the plan, then the applied manifest (kept at once: no confirm timeout).
+    assert len(seen) == MANUAL_POINTS + 1
+    assert seen == [what for _, _, what in fault_points(plan)] + [
+        f"write {MANIFEST_PATH} (0600)"
+    ]
 
 
 def test_apply_refuses_while_another_holds_the_lock(tmp_path: Path) -> None:
@@ -271,7 +275,10 @@ def test_journal_lists_every_change_with_its_undo(tmp_path: Path) -> None:
     result, _, _ = _apply(root)
     records = Journal(root, result.transaction or "").records()
     intents = [r for r in records if r["type"] == "intent"]
-    assert len(intents) == MANUAL_POINTS
+    assert len(intents) == MANUAL_POINTS + 1  # and the applied manifest, kept at once
+    assert intents[-1]["undo"] == {"kind": "file", "path": MANIFEST_PATH, "existed": False,
+                                   "mode": None, "uid": None, "gid": None, "saved": None,
+                                   "dirs": [], "block": False}
     kinds = {r["undo"]["kind"] for r in intents}
     assert {"file", "sysctl", "link-del", "addr-del", "link-set", "route-del", "iptables-del",
             "strongswan", "daemon-reload", "unit"} == kinds

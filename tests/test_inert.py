@@ -140,7 +140,7 @@ def test_a_real_apply_under_a_root_then_every_command(
     applied = tree(root, all_files=True)
     assert _cli("uninstall", "--dry-run", "--answers", a, "--root", r) == 0
     assert tree(root, all_files=True) == applied
-    assert _cli("uninstall", "--answers", a, "--root", r) == 0
+    assert _cli("uninstall", "--yes", "--answers", a, "--root", r) == 0
     assert _cli("rollback", "--root", r) == 0
     _manifest_removed_as_the_engine_will(root)
     assert _cli("status", "--once", "--root", r) == 3

@@ -13,7 +13,8 @@ unless a transaction is still pending.
 
 from __future__ import annotations
 
-from wizard.journal import unfinished
+from wizard.engine.records import FileUndo, UndoRecordError, from_json
+from wizard.journal import Journal, unfinished
 from wizard.system import System
 from wizard.system.paths import Root
 
@@ -38,10 +39,7 @@ def run(root: Root, *, now_boot: float | None = None) -> tuple[int, str]:
         # Under --root the kernel and daemons are simulated: nothing to keep from waiting.
         system = boot.boot_system(system)
     try:
-        touched_netplan = any(
-            str((r.get("undo") or {}).get("path", "")).startswith("/etc/netplan/")
-            for r in journal.records() if r.get("type") == "intent"
-        )
+        touched_netplan = _touched_netplan(journal)
         result = rollback(system, journal.id, only_if=UNSETTLED, wait=10.0)
         if result.ok and touched_netplan:
             boot.regenerate_netplan(system.log)
@@ -53,6 +51,20 @@ def run(root: Root, *, now_boot: float | None = None) -> tuple[int, str]:
     boot.disarm(root)
     return 0, (f"{journal.id} was left unconfirmed by an earlier boot (power lost before "
                "'vpn-wizard confirm'): rolled back before the network and strongSwan started")
+
+
+def _touched_netplan(journal: Journal) -> bool:
+    """Whether any action of `journal` wrote under /etc/netplan (netplan must then regenerate)."""
+    for entry in journal.records():
+        if entry.get("type") != "intent":
+            continue
+        try:
+            record = from_json(entry.get("undo"), f"journal entry {entry.get('index')}")
+        except UndoRecordError:
+            continue  # the rollback refuses that journal, and says which entry
+        if isinstance(record, FileUndo) and record.path.startswith("/etc/netplan/"):
+            return True
+    return False
 
 
 def main(root: str = "/") -> int:

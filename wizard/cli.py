@@ -86,9 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = sub.add_parser("rollback", help="undo an unfinished or unconfirmed apply")
     rollback.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR")
 
-    uninstall = sub.add_parser("uninstall", help="remove everything the wizard added")
+    uninstall = sub.add_parser(
+        "uninstall", help="remove everything the wizard added (the applied setup, or the "
+        "one --import/--answers name), after a preview")
     _add_inputs(uninstall)
     uninstall.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
+    uninstall.add_argument("--yes", action="store_true",
+                           help="remove without asking (needed without a terminal)")
 
     status = sub.add_parser("status", help="live status of both tunnels and the heartbeat")
     _add_inputs(status)
@@ -146,10 +150,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from wizard.commands.plan import run_plan
 
         return run_plan(args)
-    if command in ("apply", "confirm", "rollback", "uninstall"):
-        from wizard.commands import apply as apply_commands
+    if command == "apply":
+        from wizard.commands.apply import run_apply
 
-        return int(getattr(apply_commands, f"run_{command}")(args))
+        return run_apply(args)
+    if command in ("confirm", "rollback"):
+        from wizard.commands import transaction
+
+        return int(getattr(transaction, f"run_{command}")(args))
+    if command == "uninstall":
+        from wizard.commands.uninstall import run_uninstall
+
+        return run_uninstall(args)
     if command == "status":
         from wizard.commands.status import run_status
 

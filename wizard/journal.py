@@ -5,16 +5,17 @@ Each apply (or uninstall) is a transaction under
 
 * `journal.jsonl` - one JSON record per line, appended and fsynced before
   the action it announces. An action's "intent" record carries everything
-  needed to undo it (a file's original is saved beside it first), so a
-  process killed at any instant leaves a journal from which `vpn-wizard
-  rollback` can put the box back, in another process, without the plan.
+  needed to undo it (a typed record of `wizard.engine.records`; a
+  file's original is saved beside it first), so a process killed at any
+  instant leaves a journal from which `vpn-wizard rollback` can put the box
+  back, in another process, without the plan.
 * `orig/N` - the bytes a file had before action N rewrote it (0600: the
   original `ipsec.secrets` holds keys).
 
 Records, in the order they may appear:
 
     {"type": "begin", "id", "kind": "apply"|"uninstall", "pid", "time", "steps": [...]}
-    {"type": "intent", "index", "step", "what", "undo": {...}}
+    {"type": "intent", "index", "step", "what", "undo": {"kind", ...}}
     {"type": "result", "index", "step", "outcome": "done"|"unchanged"|"skipped"|"failed", ...}
     {"type": "undone", "index"} / {"type": "undo-failed", "index", "error"}
     {"type": "state", "state", ...}
@@ -52,6 +53,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.engine.records import (
+    FileUndo,
+    StrongswanUndo,
+    SwanctlUndo,
+    SysctlUndo,
+    UndoRecordError,
+    from_json,
+)
 from wizard.system.files import atomic_write, checkpoint, fsync_dir
 from wizard.system.paths import Root
 
@@ -336,25 +345,28 @@ def _merge(base: Baseline, journal: Journal, keep: Callable[[Journal, str], str 
     records = journal.records()
     done = {r["index"] for r in records if r.get("type") == "result" and r.get("outcome") == "done"}
     for entry in records:
-        undo = entry.get("undo") or {}
         if entry.get("type") != "intent" or entry.get("index") not in done:
             continue
-        kind = undo.get("kind")
-        if kind == "file":
-            path = undo["path"]
-            for directory in undo.get("dirs") or []:
+        where = (f"transaction {journal.id}, journal entry {entry.get('index')} "
+                 f"({entry.get('step')}: {entry.get('what')})")
+        try:
+            undo = from_json(entry.get("undo"), where)
+        except UndoRecordError as err:
+            raise JournalError(f"{err}; the baseline uninstall needs cannot be read") from None
+        if isinstance(undo, FileUndo):
+            for directory in undo.dirs:
                 if directory not in base.dirs:
                     base.dirs.append(directory)
-            if path not in base.files:
+            if undo.path not in base.files:
                 data = None
-                if undo.get("existed") and not undo.get("block") and undo.get("saved"):
-                    data = keep(journal, undo["saved"])
-                base.files[path] = {k: undo.get(k) for k in ("existed", "mode", "uid", "gid")}
-                base.files[path]["data"] = data
-        elif kind == "sysctl" and undo.get("value") is not None:
-            base.sysctl.setdefault(undo["key"], undo["value"])
-        elif kind in ("strongswan", "swanctl") and base.strongswan_running is None:
-            base.strongswan_running = bool(undo.get("was_running"))
+                if undo.existed and not undo.block and undo.saved:
+                    data = keep(journal, undo.saved)
+                base.files[undo.path] = {"existed": undo.existed, "mode": undo.mode,
+                                         "uid": undo.uid, "gid": undo.gid, "data": data}
+        elif isinstance(undo, SysctlUndo) and undo.value is not None:
+            base.sysctl.setdefault(undo.key, undo.value)
+        elif isinstance(undo, (StrongswanUndo, SwanctlUndo)) and base.strongswan_running is None:
+            base.strongswan_running = undo.was_running
     base.dirs.sort(key=lambda d: d.count("/"))
 
 

@@ -23,6 +23,7 @@ file through the `System` seam like any other file it manages.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from wizard import fields
@@ -128,3 +129,25 @@ def parse_manifest(text: str, path: str = MANIFEST_PATH) -> AppliedManifest:
         applied_at=document["applied_at"],
         heartbeat_command=command,
     )
+
+
+def restamp(text: str, transaction: str, applied_at: str) -> str:
+    """`text` (a manifest) with the transaction that keeps it and the time it was kept.
+
+    The apply stages the manifest before it knows when (or whether) it will be
+    confirmed; the confirmation fills these two in. The text is read back
+    strictly first, so a staged manifest that does not type-check is never
+    written.
+    """
+    manifest = parse_manifest(text)
+    return manifest_text(replace(manifest, transaction=transaction, applied_at=applied_at))
+
+
+def load_manifest(read: Callable[[str], str | None]) -> AppliedManifest | None:
+    """The box's manifest through `read` (`Root.read`), or None when the box has none.
+
+    Raises:
+        ManifestError: a manifest is there but is not one this version wrote.
+    """
+    text = read(MANIFEST_PATH)
+    return None if text is None else parse_manifest(text)

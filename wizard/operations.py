@@ -1,11 +1,13 @@
-"""The commands of a plan, as typed values rather than strings.
+"""The commands of a plan (apply's and uninstall's), as typed values rather than strings.
 
 Each operation knows the command line the AWS document would have the operator
-type (`argv`, for previews and `--format json`) and how it is undone. The apply
-engine does not run `argv` through a shell: it dispatches on the operation's
-type to an adapter in `wizard.system` (netlink for links and routes, direct
-writes for sysctl, argv-only `iptables`), so what is previewed and what is done
-come from the same value.
+type (`argv`, for previews and `--format json`). The engine does not run
+`argv` through a shell: each operation type has one adapter
+(`wizard.engine.adapters`) that looks at the host, does it through
+`wizard.system` (netlink for links and routes, direct writes for sysctl,
+argv-only `iptables`) and undoes it; the preview's "how it is undone" comes
+from that adapter too, so what is previewed, done and undone come from the
+same value.
 """
 
 from __future__ import annotations
@@ -41,9 +43,6 @@ class SetSysctl:
     def argv(self) -> tuple[str, ...]:
         return ("sysctl", "-w", f"{self.written_key}={self.value}")
 
-    @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("sysctl", "-w", f"{self.written_key}=<previous value>")
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,6 @@ class AddVtiLink:
         return ("ip", "link", "add", self.name, "type", "vti", "local", str(self.local),
                 "remote", str(self.remote), "key", str(self.key))
 
-    @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("ip", "link", "del", self.name)
 
 
 @dataclass(frozen=True)
@@ -77,9 +73,6 @@ class AddPeerAddress:
     def argv(self) -> tuple[str, ...]:
         return ("ip", "addr", "add", str(self.local), "remote", str(self.peer), "dev", self.dev)
 
-    @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("ip", "addr", "del", str(self.local), "remote", str(self.peer), "dev", self.dev)
 
 
 @dataclass(frozen=True)
@@ -93,9 +86,6 @@ class SetLinkUp:
     def argv(self) -> tuple[str, ...]:
         return ("ip", "link", "set", self.dev, "up", "mtu", str(self.mtu))
 
-    @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("ip", "link", "set", self.dev, "down")
 
 
 @dataclass(frozen=True)
@@ -110,9 +100,6 @@ class AddRoute:
     def argv(self) -> tuple[str, ...]:
         return ("ip", "route", "add", str(self.dst), "dev", self.dev, "metric", str(self.metric))
 
-    @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("ip", "route", "del", str(self.dst), "dev", self.dev, "metric", str(self.metric))
 
 
 @dataclass(frozen=True)
@@ -127,8 +114,10 @@ class AddIptablesRule:
     def argv(self) -> tuple[str, ...]:
         return ("iptables", "-t", self.table, "-A", self.chain, *self.rule)
 
+
     @property
-    def undo_argv(self) -> tuple[str, ...]:
+    def delete_argv(self) -> tuple[str, ...]:
+        """The `-D` form, as a unit's ExecStop and the uninstall run it."""
         return ("iptables", "-t", self.table, "-D", self.chain, *self.rule)
 
     def check_argv(self) -> tuple[str, ...]:
@@ -148,9 +137,6 @@ class RestartStrongswan:
     def argv(self) -> tuple[str, ...]:
         return ("ipsec", "restart")
 
-    @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("ipsec", "restart")
 
 
 @dataclass(frozen=True)
@@ -176,9 +162,6 @@ class LoadSwanctl:
     def argv(self) -> tuple[str, ...]:
         return ("swanctl", "--load-all", "--noprompt")
 
-    @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("swanctl", "--load-all", "--noprompt")
 
 
 @dataclass(frozen=True)
@@ -192,22 +175,137 @@ class SystemdUnit:
     def argv(self) -> tuple[str, ...]:
         return ("systemctl", "enable", "--now", self.unit)
 
-    @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("systemctl", "disable", "--now", self.unit)
 
 
 @dataclass(frozen=True)
 class DaemonReload:
-    """`systemctl daemon-reload`, after unit files change."""
+    """`systemctl daemon-reload`, after unit files change.
+
+    Attributes:
+        scope: run it when its own step changed something ("step", apply: the
+            step writes the unit files), or when anything in the transaction
+            did ("transaction", uninstall: the files step came before).
+    """
+
+    scope: Literal["step", "transaction"] = "step"
 
     @property
     def argv(self) -> tuple[str, ...]:
         return ("systemctl", "daemon-reload")
 
+
+
+# --------------------------------------------------------------------------- uninstall
+
+
+@dataclass(frozen=True)
+class DeleteVtiLink:
+    """`ip link del NAME`, only when NAME is the wizard's VTI (its key); its routes go with it.
+
+    Attributes:
+        sysctls: the interface's own keys the apply set (rp_filter,
+            disable_policy): they go with the interface, so its undo sets them
+            again on the re-created one.
+    """
+
+    name: str
+    key: int
+    sysctls: tuple[str, ...] = ()
+
     @property
-    def undo_argv(self) -> tuple[str, ...]:
-        return ("systemctl", "daemon-reload")
+    def argv(self) -> tuple[str, ...]:
+        return ("ip", "link", "del", self.name)
+
+
+@dataclass(frozen=True)
+class DeleteRoute:
+    """`ip route del DST dev DEV metric METRIC`."""
+
+    dst: IPv4Network
+    dev: str
+    metric: int
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("ip", "route", "del", str(self.dst), "dev", self.dev, "metric", str(self.metric))
+
+
+@dataclass(frozen=True)
+class DeleteIptablesRule:
+    """`iptables -t TABLE -D CHAIN RULE...`, repeated while `-C` finds a copy."""
+
+    table: str
+    chain: str
+    rule: tuple[str, ...]
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("iptables", "-t", self.table, "-D", self.chain, *self.rule)
+
+
+@dataclass(frozen=True)
+class DisableUnit:
+    """`systemctl disable --now UNIT`."""
+
+    unit: str
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("systemctl", "disable", "--now", self.unit)
+
+
+@dataclass(frozen=True)
+class RemoveDir:
+    """`rmdir PATH`: a directory the wizard created, if only what the wizard made is left in it.
+
+    Attributes:
+        ours: every directory the wizard created, and every file the same
+            uninstall removes: what may still be inside PATH when it goes
+            (a dry run removes nothing, and must say the same as the run).
+    """
+
+    path: str
+    ours: tuple[str, ...] = ()
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("rmdir", self.path)
+
+
+@dataclass(frozen=True)
+class ReloadStrongswan:
+    """`ipsec restart` after the wizard's conns are gone, when the daemon runs (uninstall)."""
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("ipsec", "restart")
+
+
+@dataclass(frozen=True)
+class StopStrongswan:
+    """`ipsec stop`: the daemon was stopped before the wizard first started it."""
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("ipsec", "stop")
+
+
+@dataclass(frozen=True)
+class ReloadSwanctl:
+    """Restart the daemon and `swanctl --load-all` after the wizard's files are gone (uninstall)."""
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("swanctl", "--load-all", "--noprompt")
+
+
+@dataclass(frozen=True)
+class StopSwanctl:
+    """`systemctl stop strongswan`: the daemon was stopped before the wizard first started it."""
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("systemctl", "stop", "strongswan")
 
 
 Operation = (
@@ -221,4 +319,13 @@ Operation = (
     | LoadSwanctl
     | SystemdUnit
     | DaemonReload
+    | DeleteVtiLink
+    | DeleteRoute
+    | DeleteIptablesRule
+    | DisableUnit
+    | RemoveDir
+    | ReloadStrongswan
+    | StopStrongswan
+    | ReloadSwanctl
+    | StopSwanctl
 )

@@ -238,7 +238,8 @@ def build_plan(
 
     if choices.heartbeat:
         steps.append(_heartbeat_step(setup, files, heartbeat_command))
-    return checked(Plan(tuple(steps), setup.secrets()), setup)
+    return checked(Plan(tuple(steps), setup.secrets(), setup=setup,
+                        heartbeat_command=heartbeat_command), setup)
 
 
 def _heartbeat_step(setup: Setup, files: _Files, command: str) -> Step:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from wizard.engine.actions import undo_argv
 from wizard.model import Setup
 from wizard.plan_types import Plan
 from wizard.redact import Redactor
@@ -83,7 +84,7 @@ def plan_document(
                     for f in step.files
                 ],
                 "commands": [[redactor.text(a) for a in op.argv] for op in step.commands],
-                "undo": [[redactor.text(a) for a in op.undo_argv]
+                "undo": [[redactor.text(a) for a in undo_argv(op)]
                          for op in reversed(step.commands)],
                 "notes": [{"id": n.id, "text": n.text} for n in step.notes],
             }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from wizard.model import Setup
 from wizard.operations import Operation
 from wizard.redact import Redactor
 from wizard.render.blocks import ManagedBlock
@@ -72,6 +73,37 @@ class FileChange:
 
 
 @dataclass(frozen=True)
+class FileRemoval(FileChange):
+    """Uninstall's change to one file: take the wizard's block (or whole file) out of it.
+
+    `before`/`after`/`mode` are what the box holds now and what it will hold
+    (for the preview's diff); the other fields let the engine decide again at
+    run time, from the file as it is then, with the same function
+    (`wizard.engine.files.removal_effect`), so the preview and the run agree.
+
+    Attributes:
+        ours: the whole file as the wizard writes it (when `block` is None):
+            a file no journal records is removed only if it is exactly this.
+        planned_mode: the mode the apply plan gives the file.
+        known: a kept apply of the wizard recorded this file (the baseline).
+        existed: the file was the operator's before the wizard's first apply.
+        old_mode, uid, gid: its mode and owner then (None: unknown).
+        original: the operator's own bytes the wizard replaced (whole files), to put back.
+        removed: the file goes (the preview's `after` is then empty).
+    """
+
+    ours: bytes = field(default=b"", repr=False)
+    planned_mode: int = 0o644
+    known: bool = False
+    existed: bool = False
+    old_mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    original: bytes | None = field(default=None, repr=False)
+    removed: bool = False
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of the AWS document, as something that can be shown, done and undone.
 
@@ -96,10 +128,24 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
-    """The ordered steps for one setup, plus what a preview needs to mask."""
+    """The ordered steps for one setup, plus what a preview needs to mask.
+
+    Attributes:
+        steps: in the order they run.
+        secrets: the keys the plan's files hold, for masking.
+        setup: the setup it was built for; the engine writes it into the
+            applied manifest once the apply is kept (None: a plan with no
+            setup to record, e.g. an uninstall).
+        heartbeat_command: the command the plan's heartbeat unit starts,
+            recorded in the manifest beside the setup.
+        kind: "apply" or "uninstall": the journal's transaction kind.
+    """
 
     steps: tuple[Step, ...]
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
+    setup: Setup | None = field(default=None, repr=False, compare=False)
+    heartbeat_command: str = ""
+    kind: str = "apply"
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)

@@ -83,14 +83,14 @@ def test_kill_at_every_fs_operation_then_rollback_and_uninstall(base: Path, mode
             assert kernel(root) == kernel_before, point
             _no_keys(base)
         if kept or point % UNINSTALL_EVERY == 0:
-            assert run_forked(["uninstall", *args]) == 0, point
+            assert run_forked(["uninstall", "--yes", *args]) == 0, point
             assert snapshot(base) == before, f"kill at fs op {point}, rollback, uninstall"
             assert kernel(root) == kernel_before, point
             _no_keys(base)
         point += 1
         assert point < LIMIT
     assert point > 50  # the sweep really walked the apply
-    assert run_forked(["uninstall", *args]) == 0
+    assert run_forked(["uninstall", "--yes", *args]) == 0
     assert snapshot(base) == before
     assert kernel(root) == kernel_before
     _no_keys(base)
@@ -126,7 +126,7 @@ def test_kill_the_uninstall_at_every_fs_operation(base: Path) -> None:
     assert run_forked(["apply", "--no-confirm", *args]) == 0
     applied, kernel_applied = snapshot(base), kernel(root)
     point = 0
-    while run_forked(["uninstall", *args], kill_at=point) == KILLED:
+    while run_forked(["uninstall", "--yes", *args], kill_at=point) == KILLED:
         tried("fs-kill-uninstall")
         if transactions(root)[-1].kind == "uninstall" and _newest_state(root) == "applied":
             break  # done; killed while settling its journal
@@ -136,7 +136,7 @@ def test_kill_the_uninstall_at_every_fs_operation(base: Path) -> None:
         point += 1
         assert point < LIMIT
     assert point > 20
-    assert run_forked(["uninstall", *args]) == 0
+    assert run_forked(["uninstall", "--yes", *args]) == 0
     assert snapshot(base) == before
     assert kernel(root) == kernel_before
     _no_keys(base)

@@ -307,7 +307,8 @@ def test_manual_mode_tunnels_ping_rerun_uninstall(
     assert "dev Tunnel1" in lab.run(f"ip route get {VPC_HOST_IP}", check=True).out
     started = time.monotonic()
     removed = lab.run(
-        wl.wizard("uninstall", "--import", wl.AWS_FILE, "--answers", wl.ANSWERS), timeout=120
+        wl.wizard("uninstall", "--yes", "--import", wl.AWS_FILE, "--answers", wl.ANSWERS),
+        timeout=120,
     )
     assert removed.rc == 0, removed.out
     lab_timing("manual: vpn-wizard uninstall", time.monotonic() - started)
@@ -326,7 +327,12 @@ def _newest_state_is(state: str) -> str:
 
 
 def test_confirm_or_revert(lab: Lab, baseline: str, lab_timing: Timing) -> None:
-    """Last on the shared lab: it ends with the changes confirmed and kept."""
+    """Last on the shared lab: confirmed changes are kept, then `uninstall` with no arguments.
+
+    The confirmation writes the applied manifest; `vpn-wizard uninstall --yes`
+    then needs nothing but the box: it reads the manifest, removes everything
+    of the wizard's (the manifest too), and leaves the box as booted.
+    """
     before = _at_baseline(lab, baseline)
     lean = wl.snapshot(lab, full=False)
 
@@ -374,6 +380,22 @@ def test_confirm_or_revert(lab: Lab, baseline: str, lab_timing: Timing) -> None:
     time.sleep(1)
     assert lab.run("ip link show Tunnel1").ok
     assert not lab.run("pgrep -f wizard.revert_timer").ok
+    manifest = lab.run("stat -c %a /var/lib/vpn-wizard/applied.json", check=True).out.strip()
+    assert manifest == "600"
+
+    # Uninstall with no arguments: the applied manifest names the setup.
+    started = time.monotonic()
+    removed = lab.run(wl.wizard("uninstall", "--yes"), timeout=180)
+    assert removed.rc == 0, removed.out
+    assert "Nothing has been removed yet: this is a preview." in removed.out, removed.out
+    assert "Removed what the wizard had added." in removed.out, removed.out
+    lab_timing("vpn-wizard uninstall --yes (no arguments)", time.monotonic() - started)
+    assert not lab.run("test -e /var/lib/vpn-wizard/applied.json").ok
+    lab.run("ipsec stop")  # as after the manual scenario's uninstall
+    after = wl.snapshot(lab)
+    assert after == before, wl.diff(before, after)
+    again = lab.run(wl.wizard("uninstall", "--yes"), timeout=60)
+    assert again.rc == 2 and "no applied manifest" in again.out, again.out
 
 
 def test_rollback_is_exact_at_every_fault_point(

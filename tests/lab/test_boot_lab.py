@@ -305,7 +305,7 @@ def cycle(persona: bootimage.Persona, persistence: str, tunnels: list[PeerTunnel
         if "/etc/rc.local" in persona.files:
             assert box.run("test -e /run/operator-rc-local-ran").ok, "the operator's rc.local did not run"
 
-        out = box.run(f"sudo {COMMAND} uninstall --import {AWS_FILE} --answers {ANSWERS}",
+        out = box.run(f"sudo {COMMAND} uninstall --yes --import {AWS_FILE} --answers {ANSWERS}",
                       timeout=300)
         assert out.ok, out.out
         lab.poweroff()

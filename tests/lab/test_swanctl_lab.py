@@ -292,7 +292,7 @@ def test_both_tunnels_come_up_and_a_reapply_changes_nothing(
     assert {n: re.match(r"\S+: (#\d+)", now[n]).group(1) for n in names} == ids  # type: ignore[union-attr]
 
     # Uninstall: the box as it was before the first apply.
-    removed = wizard(lab, "uninstall", "--answers", ANSWERS)
+    removed = wizard(lab, "uninstall", "--yes", "--answers", ANSWERS)
     assert removed.ok, removed.out
     after_uninstall = snapshot(lab)
     assert after_uninstall == baseline, wl.diff(baseline, after_uninstall)

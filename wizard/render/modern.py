@@ -228,9 +228,9 @@ def iptables_unit(setup: Setup) -> str:
         "RemainAfterExit=yes",
     ]
     for rule in rules:
-        lines.append("ExecStart=-" + " ".join((IPTABLES_BIN, *rule.undo_argv[1:])))
+        lines.append("ExecStart=-" + " ".join((IPTABLES_BIN, *rule.delete_argv[1:])))
         lines.append("ExecStart=" + " ".join((IPTABLES_BIN, *rule.argv[1:])))
     for rule in rules:
-        lines.append("ExecStop=-" + " ".join((IPTABLES_BIN, *rule.undo_argv[1:])))
+        lines.append("ExecStop=-" + " ".join((IPTABLES_BIN, *rule.delete_argv[1:])))
     lines += ["", "[Install]", "WantedBy=multi-user.target"]
     return head + "\n".join(lines) + "\n"

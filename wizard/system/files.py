@@ -413,9 +413,21 @@ def posixdir(path: str) -> str:
 
 
 class RecordingFiles(Files):
-    """Reads the target's files; records writes as an operator would read them, does none."""
+    """Reads the target's files; records writes as an operator would read them, does none.
+
+    A later read of a file the dry run recorded a write or removal of answers
+    as the file would be after it (as `RecordingIptables` does for rules):
+    the second of two blocks taken out of one file must see the first gone,
+    or the dry run would say "write" where the run says "rm".
+    """
+
+    def __init__(self, root: Root, log: list[str]) -> None:
+        super().__init__(root, log)
+        self._recorded: dict[str, FileState] = {}
 
     def state(self, path: str) -> FileState:
+        if path in self._recorded:
+            return self._recorded[path]
         try:
             return super().state(path)
         except PermissionError:  # a dry run without root cannot read ipsec.secrets
@@ -425,10 +437,12 @@ class RecordingFiles(Files):
         self, path: str, data: bytes, mode: int, uid: int | None = None, gid: int | None = None
     ) -> None:
         self.log.append(f"write {path} ({mode:04o})")
+        self._recorded[path] = FileState(data, mode, uid, gid)
 
     def remove(self, path: str) -> None:
-        if self.root.path(path).exists():
+        if self.state(path).exists:
             self.log.append(f"rm {path}")
+        self._recorded[path] = FileState(None)
 
     def remove_tmp(self, path: str) -> None:
         pass
