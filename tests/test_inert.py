@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,10 +33,8 @@ from screens.dialogs import ConfirmDialog
 from screens.flow import FLOW
 from screens.status import StatusScreen
 from screens.status_step import StatusStepScreen
-from wizard import inputs
 from wizard.cli import main
-from wizard.manifest import MANIFEST_PATH, AppliedManifest, manifest_text
-from wizard.system.paths import Root
+from wizard.manifest import MANIFEST_PATH
 
 SIZE = (110, 36)
 
@@ -131,7 +130,8 @@ def test_a_real_apply_under_a_root_then_every_command(
     root, answers = box
     a, r = str(answers), str(root)
     assert _cli("apply", "--no-confirm", "--answers", a, "--root", r) == 0
-    _manifest_as_the_engine_writes_it(root, answers)
+    manifest = root / MANIFEST_PATH.lstrip("/")
+    assert stat.S_IMODE(manifest.stat().st_mode) == 0o600  # written by the engine, kept
     capsys.readouterr()
     assert _cli("status", "--once", "--root", r) == 1  # simulated: no peer, no SA
     text = capsys.readouterr().out
@@ -142,28 +142,10 @@ def test_a_real_apply_under_a_root_then_every_command(
     assert tree(root, all_files=True) == applied
     assert _cli("uninstall", "--yes", "--answers", a, "--root", r) == 0
     assert _cli("rollback", "--root", r) == 0
-    _manifest_removed_as_the_engine_will(root)
+    assert not manifest.exists()  # the uninstall took it away with the setup
     assert _cli("status", "--once", "--root", r) == 3
 
 
-def _manifest_as_the_engine_writes_it(root: Path, answers: Path) -> None:
-    """The applied manifest, where and how apply writes it on confirm (h3-ops wires that).
-
-    A no-op once the engine writes it: `status` with no arguments reads it.
-    """
-    path = root / MANIFEST_PATH.lstrip("/")
-    if path.exists():
-        return
-    setup = inputs.load(None, str(answers), Root(root)).setup
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(manifest_text(AppliedManifest(setup, "test", "2026-11-29T00:00:00Z",
-                                                  "/usr/local/sbin/vpn-wizard")))
-    path.chmod(0o600)
-
-
-def _manifest_removed_as_the_engine_will(root: Path) -> None:
-    """Uninstall and rollback take the manifest away with the setup (a no-op once they do)."""
-    (root / MANIFEST_PATH.lstrip("/")).unlink(missing_ok=True)
 
 
 def test_heartbeat_under_a_root_keeps_its_state_there_and_sends_nothing(

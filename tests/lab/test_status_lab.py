@@ -73,30 +73,6 @@ source.watch_strongswan(stop, note)
 """What the status panel's worker threads do, logging each pushed event with its time."""
 
 
-MANIFEST_WRITER = f"""
-import os, sys
-from pathlib import Path
-sys.path.insert(0, {str(REPO)!r})
-from wizard import inputs
-from wizard.manifest import MANIFEST_MODE, MANIFEST_PATH, AppliedManifest, manifest_text
-from wizard.system.files import atomic_write
-from wizard.system.paths import Root
-if not os.path.exists(MANIFEST_PATH):
-    setup = inputs.load({wl.AWS_FILE!r}, {wl.ANSWERS!r}, Root("/")).setup
-    text = manifest_text(AppliedManifest(setup, "lab", "2026-11-29T00:00:00Z",
-                                         "/usr/local/sbin/vpn-wizard"))
-    os.makedirs(os.path.dirname(MANIFEST_PATH), exist_ok=True)
-    atomic_write(Path(MANIFEST_PATH), text.encode(), MANIFEST_MODE)
-"""
-"""The manifest apply writes on confirm (h3-ops wires the engine's own write): the same
-path and mode, the same text; a no-op once the engine has written it."""
-
-
-def _manifest_as_the_engine_writes_it(lab: Lab) -> None:
-    lab.write_file("/lab/manifest.py", MANIFEST_WRITER)
-    lab.run(f"{wl.PYTHON} /lab/manifest.py", check=True, timeout=60)
-    mode = lab.run("stat -c %a /var/lib/vpn-wizard/applied.json", check=True).out.strip()
-    assert mode == "600"
 
 
 def _first_event(log: str, since: float, words: tuple[str, ...]) -> float | None:
@@ -132,7 +108,9 @@ def test_status_reports_both_tunnels_and_the_failover_test(
     confirmed = lab.wait_until(wl.wizard("confirm"), timeout=150, interval=1.0)
     assert confirmed.ok, lab.read_file("/lab/apply.log")
     assert lab.wait_until("! kill -0 $(cat /lab/apply.pid) 2>/dev/null", timeout=30).ok
-    _manifest_as_the_engine_writes_it(lab)
+    # confirm wrote the applied manifest (the engine's own write), 0600, no key in it
+    mode = lab.run("stat -c %a /var/lib/vpn-wizard/applied.json", check=True).out.strip()
+    assert mode == "600"
     up, status = wl.wait_established(lab, names)
     assert up, status
 
