@@ -108,7 +108,7 @@ def test_status_reports_both_tunnels_and_the_failover_test(
     confirmed = lab.wait_until(wl.wizard("confirm"), timeout=150, interval=1.0)
     assert confirmed.ok, lab.read_file("/lab/apply.log")
     assert lab.wait_until("! kill -0 $(cat /lab/apply.pid) 2>/dev/null", timeout=30).ok
-    # confirm wrote the applied manifest (the engine's own write), 0600, no key in it
+    # confirm wrote the applied manifest (the engine's own write), mode 0600
     mode = lab.run("stat -c %a /var/lib/vpn-wizard/applied.json", check=True).out.strip()
     assert mode == "600"
     up, status = wl.wait_established(lab, names)
