@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from screens.widgets import OrderedInput
 from wizard.safe_text import clean_text, lines, text
 
 DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"
@@ -108,7 +109,7 @@ class SaveAnswersDialog(ModalScreen[str | None]):
                      "saved: they come from the AWS file. The file is written with mode 0600."),
                 classes="dialog-body",
             )
-            yield Input(self.default, id="save-path")
+            yield OrderedInput(self.default, id="save-path")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="do-save", variant="primary")
