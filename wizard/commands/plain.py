@@ -29,6 +29,7 @@ from wizard.safe_text import SafeConsole, assemble, printable
 from wizard.system.host import Check, blocking, preflight, probe
 from wizard.system.interfaces import HostInterface, list_interfaces
 from wizard.system.paths import Root
+from wizard.wording import place
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -250,7 +251,8 @@ def run_plain(
         problems = validate(setup, session.marks)
         if errors(problems):
             for problem in errors(problems):
-                console.print(assemble(("error: ", "red"), (problem, "")))
+                console.print(assemble(("error: ", "red"),
+                                       (f"{place(problem.where)}: {problem.message}", "")))
             console.print("The plan cannot be built: fix the errors above. Nothing was changed.")
             return EXIT_REFUSED
         plan = build_plan(setup, root.read)
