@@ -24,7 +24,13 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 
 from screens.base import StepScreen
-from screens.dialogs import DEFAULT_ANSWERS_PATH, ConfirmDialog, HelpDialog, SaveAnswersDialog
+from screens.dialogs import (
+    DEFAULT_ANSWERS_PATH,
+    ConfirmDialog,
+    HelpDialog,
+    SaveAnswersDialog,
+    SaveRequest,
+)
 from screens.flow import BY_ID as FLOW_BY_ID
 from screens.flow import FLOW, FlowStep
 from screens.safe import TerminalSafeFilter
@@ -42,6 +48,7 @@ from wizard.system.detect import apply_detected, detect
 from wizard.system.host import Check, HostFacts, blocking, preflight
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root, TargetFileError
+from wizard.wording import place
 
 if TYPE_CHECKING:
     from wizard.status import StatusSource
@@ -126,6 +133,8 @@ class WizardApp(App[int]):
         self.import_label = import_path or ""
         self.import_format: str | None = None
         self.import_notes: tuple[str, ...] = ()
+        self.import_origins: tuple[str, ...] = ()
+        """Where each tunnel is in the AWS file, when the reader chose their order (XML)."""
         self.import_error: str | None = None
         self.sources: dict[str, str] = {}
         self.ui_answers: dict[str, Value] = {}
@@ -155,6 +164,7 @@ class WizardApp(App[int]):
         self.sources = dict(loaded.sources)
         self.import_format = loaded.imported_format
         self.import_notes = loaded.notes
+        self.import_origins = loaded.imported.origins if loaded.imported else ()
         if not import_path and answers_path:
             self.import_label = f"{answers_path} (answers)"
         self.set_reactive(WizardApp.setup,
@@ -186,6 +196,7 @@ class WizardApp(App[int]):
         self.import_error = None
         self.import_format = imported.format
         self.import_notes = imported.notes
+        self.import_origins = imported.origins
         self.import_label = label
         self.import_path = path
         self.setup = setup
@@ -317,7 +328,8 @@ class WizardApp(App[int]):
             return ["No AWS configuration has been imported (step Import)."]
         lines = []
         titles = {step.id: step.title for step in FLOW}
-        for qid, message in self.active_drafts().items():
+        drafts = self.active_drafts()
+        for qid, message in drafts.items():
             question = QUESTIONS_BY_ID[qid]
             title = titles[question.step]
             where = title if question.label == title else f"{title} · {question.label}"
@@ -328,9 +340,11 @@ class WizardApp(App[int]):
                 placed.add(id(p))
                 question = next((q for q in BY_STEP.get(step.id, ()) if q.covers(p.where)),
                                 None)
-                label = question.label if question else p.where
+                if question is not None and question.id in drafts:
+                    continue  # about the last value that parsed, no longer in the field
+                label = question.label if question else place(p.where)
                 lines.append(f"{step.title} · {label}: {p.message}")
-        lines += [f"{p.where}: {p.message}" for p in errors(self.problems)
+        lines += [f"{place(p.where)}: {p.message}" for p in errors(self.problems)
                   if id(p) not in placed]
         if not lines:
             self.plan_or_none()
@@ -478,11 +492,14 @@ class WizardApp(App[int]):
             self.notify("Nothing to save yet: import a configuration first.", severity="warning")
             return
         self.push_screen(SaveAnswersDialog(self.answers_path or DEFAULT_ANSWERS_PATH,
-                                           cursor_blink=self.cursor_blink), self._save_to)
+                                           cursor_blink=self.cursor_blink,
+                                           keys_from_file=self.import_path is not None),
+                         self._save_to)
 
-    def _save_to(self, path: str | None) -> None:
-        if not path or self.setup is None:
+    def _save_to(self, request: SaveRequest | None) -> None:
+        if request is None or not request.path or self.setup is None:
             return
+        path = request.path
         target = Path(os.path.expanduser(path))
         import_rel = None
         imported = None
@@ -493,13 +510,20 @@ class WizardApp(App[int]):
             except aws.AwsFileError:
                 imported = None
         try:
-            answers_mod.save_answers(target, self.setup, include_secrets=False,
+            answers_mod.save_answers(target, self.setup, include_secrets=request.include_keys,
                                      import_path=import_rel, imported=imported)
         except answers_mod.AnswersError as exc:
             self.notify(printable(exc), title="Answers not saved", severity="error",
                         markup=False)
             return
-        self.notify(f"Saved to {printable(path)} (mode 0600, without the pre-shared keys).",
+        if request.include_keys:
+            keys = "with the pre-shared keys"
+        elif self.import_path is not None:
+            keys = "without the pre-shared keys: a replay reads them from the AWS file"
+        else:
+            keys = ("without the pre-shared keys: replay it with --import and the AWS file, "
+                    "or save again with the keys")
+        self.notify(f"Saved to {printable(path)} (mode 0600, {keys}).",
                     title="Answers saved", markup=False)
 
     def action_request_quit(self) -> None:

@@ -63,7 +63,7 @@ def import_renderable(wizard: object) -> RenderableType:
     origin = wizard.import_label or "the answers file"
     fmt = f" ({wizard.import_format} format)" if wizard.import_format else ""
     parts.append(assemble(("Loaded ", "green"), (origin, "bold"), (fmt, "green")))
-    parts.append(summary(wizard.setup))
+    parts.append(summary(wizard.setup, origins=wizard.import_origins))
     for note in wizard.import_notes:
         parts.append(text(f"note: {note}", style="yellow"))
     return Group(*parts)
