@@ -523,7 +523,7 @@ def dump_answers(
         out.append("# Pre-shared keys are not saved here: they come from the AWS file.")
     elif not include_secrets:  # no AWS file named: say what a replay needs, not where it is
         out.append("# Pre-shared keys are not saved here and no AWS file is named: replay with "
-                   "--import of the AWS file, or add psk = \"...\" to each [[tunnels]].")
+                   "--import of the AWS file, or save the answers again with the keys.")
     if import_path is not None:
         out.append(f"import = {_toml(import_path)}")
     out += ["", "[choices]"]
