@@ -22,7 +22,13 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 
 from screens.base import StepScreen
-from screens.dialogs import DEFAULT_ANSWERS_PATH, ConfirmDialog, HelpDialog, SaveAnswersDialog
+from screens.dialogs import (
+    DEFAULT_ANSWERS_PATH,
+    ConfirmDialog,
+    HelpDialog,
+    SaveAnswersDialog,
+    SaveRequest,
+)
 from screens.flow import BY_ID as FLOW_BY_ID
 from screens.flow import FLOW
 from screens.navigation import StepNavigation
@@ -91,6 +97,7 @@ class WizardApp(StepNavigation, App[int]):
     import_label: _Shared[str] = _Shared()
     import_format: _Shared[str | None] = _Shared()
     import_notes: _Shared[tuple[str, ...]] = _Shared()
+    import_origins: _Shared[tuple[str, ...]] = _Shared()
     import_error: _Shared[str | None] = _Shared()
     import_file: _Shared[Callable[..., bool]] = _Shared()
     import_text: _Shared[Callable[[str], bool]] = _Shared()
@@ -251,13 +258,15 @@ class WizardApp(StepNavigation, App[int]):
             self.notify("Nothing to save yet: import a configuration first.", severity="warning")
             return
         self.push_screen(SaveAnswersDialog(self.session.answers_path or DEFAULT_ANSWERS_PATH,
-                                           cursor_blink=self.cursor_blink), self._save_to)
+                                           cursor_blink=self.cursor_blink,
+                                           keys_from_file=self.import_path is not None),
+                         self._save_to)
 
-    def _save_to(self, path: str | None) -> None:
-        if not path or self.setup is None:
+    def _save_to(self, request: SaveRequest | None) -> None:
+        if request is None or not request.path or self.setup is None:
             return
         try:
-            said = self.session.save_answers(path)
+            said = self.session.save_answers(request.path, include_secrets=request.include_keys)
         except answers_mod.AnswersError as exc:
             self.notify(printable(exc), title="Answers not saved", severity="error",
                         markup=False)

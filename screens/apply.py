@@ -120,8 +120,7 @@ class ApplyScreen(StepScreen):
                 self.query_one(f"#row-{slug(step.id)}", Static).update(
                     self._row(number, step.title, event.state))
         if event.message or event.state in ("failed", "rolled-back"):
-            self._log(f"{event.step_id}: {event.state}"
-                      + (f" ({event.message})" if event.message else ""))
+            self._log(log_line(event))
 
     def _finished(self, outcome: Outcome) -> None:
         wizard = self.wizard
@@ -198,3 +197,11 @@ class ApplyScreen(StepScreen):
         if self.deadline:
             return "Keep the changes or roll them back first."
         return "Wait for the run to end." if not self.finished else None
+
+
+def log_line(event: StepEvent) -> str:
+    """One line of the run's log: a step done only by skipping says "skipped: why", not "done"."""
+    parts = event.message.split("; ") if event.message else []
+    if event.state == "done" and parts and all(p.startswith("skipped: ") for p in parts):
+        return f"{event.step_id}: {event.message}"
+    return f"{event.step_id}: {event.state}" + (f" ({event.message})" if event.message else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.console import RenderableType
@@ -11,8 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from screens.toggles import ClearCheckbox
+from screens.widgets import OrderedInput
 from wizard.safe_text import clean_text, lines, text
 
 DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"
@@ -90,25 +93,51 @@ class HelpDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-class SaveAnswersDialog(ModalScreen[str | None]):
-    """Ask where to save the answers; dismisses with the path, or None when cancelled."""
+@dataclass(frozen=True)
+class SaveRequest:
+    """Where to save the answers, and whether the pre-shared keys go in too."""
+
+    path: str
+    include_keys: bool = False
+
+
+class SaveAnswersDialog(ModalScreen[SaveRequest | None]):
+    """Ask where to save the answers; dismisses with a `SaveRequest`, or None when cancelled.
+
+    What it says about the keys depends on where they came from: with an AWS
+    file named in the answers, a replay reads them from it again; after a paste
+    there is no such file, so the answers replay only if the keys are written
+    in, which the operator is offered (off by default) instead of being told
+    a comfortable untruth.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, default: str = DEFAULT_ANSWERS_PATH, *, cursor_blink: bool = True) -> None:
+    def __init__(self, default: str = DEFAULT_ANSWERS_PATH, *, cursor_blink: bool = True,
+                 keys_from_file: bool = True) -> None:
         super().__init__(id="save", classes="dialog-screen")
         self.default = default
         self.cursor_blink = cursor_blink
+        self.keys_from_file = keys_from_file
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text("Save the answers"), classes="dialog-title")
-            yield Static(
-                Text("Replay them on the next box with --answers. Pre-shared keys are not "
-                     "saved: they come from the AWS file. The file is written with mode 0600."),
-                classes="dialog-body",
-            )
-            yield Input(self.default, id="save-path")
+            if self.keys_from_file:
+                body = ("Replay them on the next box with --answers. Pre-shared keys are not "
+                        "saved: a replay reads them from the AWS file the answers name. The "
+                        "file is written with mode 0600.")
+            else:
+                body = ("Replay them on the next box with --answers. This configuration was "
+                        "pasted, so no AWS file holds its pre-shared keys: without them the "
+                        "answers cannot be replayed on their own (give --import with the AWS "
+                        "file then). Tick the box to write the keys into the answers file; it "
+                        "is written with mode 0600.")
+            yield Static(Text(body), classes="dialog-body", id="save-explain")
+            yield OrderedInput(self.default, id="save-path")
+            if not self.keys_from_file:
+                yield ClearCheckbox("Include the pre-shared keys", False, id="save-keys",
+                                    compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="do-save", variant="primary")
@@ -122,7 +151,9 @@ class SaveAnswersDialog(ModalScreen[str | None]):
     @on(Button.Pressed, "#do-save")
     def _save(self) -> None:
         value = self.query_one("#save-path", Input).value.strip()
-        self.dismiss(value or None)
+        keys = self.query("#save-keys").results(Checkbox)
+        include = any(box.value for box in keys)
+        self.dismiss(SaveRequest(value, include) if value else None)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -14,6 +14,7 @@ from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from screens.base import StepScreen
+from screens.widgets import OrderedInput, OrderedTextArea
 from wizard.preview import summary
 from wizard.safe_text import assemble, text
 
@@ -62,7 +63,7 @@ def import_renderable(wizard: object) -> RenderableType:
     origin = wizard.import_label or "the answers file"
     fmt = f" ({wizard.import_format} format)" if wizard.import_format else ""
     parts.append(assemble(("Loaded ", "green"), (origin, "bold"), (fmt, "green")))
-    parts.append(summary(wizard.setup))
+    parts.append(summary(wizard.setup, origins=wizard.import_origins))
     for note in wizard.import_notes:
         parts.append(text(f"note: {note}", style="yellow"))
     return Group(*parts)
@@ -76,13 +77,13 @@ class ImportScreen(StepScreen):
                      "or XML format).", classes="explain")
         yield Label("Path to the file (→ completes it)", classes="section")
         with Horizontal(id="path-row"):
-            yield Input(self.wizard.import_label if self.wizard.import_path else "",
-                        id="import-path", placeholder="e.g. ~/Downloads/vpn-0123abcd.txt",
-                        suggester=PathSuggester(), compact=True)
+            yield OrderedInput(self.wizard.import_label if self.wizard.import_path else "",
+                               id="import-path", placeholder="e.g. ~/Downloads/vpn-0123abcd.txt",
+                               suggester=PathSuggester(), compact=True)
             yield Button("Load", id="load-file", compact=True)
         yield Static("", id="import-result")
         yield Label("…or paste its text", classes="section")
-        yield TextArea(id="paste", soft_wrap=False)
+        yield OrderedTextArea(id="paste", soft_wrap=False)
         yield Button("Load pasted text", id="load-paste", compact=True)
 
     def state_changed(self) -> None:

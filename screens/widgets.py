@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
@@ -30,6 +30,7 @@ from textual.widgets import (
     RadioSet,
     SelectionList,
     Static,
+    TextArea,
 )
 from textual.widgets.option_list import Option as ListOption
 
@@ -71,6 +72,48 @@ class RevealToggle(Button):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.active_effect_duration = 0
+
+async def run_own_binding(widget: Widget, event: events.Key) -> None:
+    """Run the widget's own binding for this key now, in the order the keys came.
+
+    Textual's Input and TextArea insert a typed character as soon as its key
+    event reaches them, but leave a bound key (backspace, delete, the arrows)
+    to bubble up through every container to the app, which only then looks up
+    the binding and runs it (Textual issue #6605). Keys typed in a burst -- a
+    fast typist, a terminal replaying input, an event loop busy validating the
+    previous keystroke -- overtook the backspace on its way up, and the
+    backspace then deleted one of them: "10.0.0.0/16, 10.1.0.0/16", thirty
+    backspaces and a new CIDR came out as "10.0.". Running the widget's own
+    bindings where the key arrives makes that impossible however slow the rest
+    of the app is. Priority bindings (ctrl+q) are untouched: the app runs those
+    before a key reaches any widget.
+    """
+    if event.is_printable:
+        return  # the widget inserts it itself, in order already
+    bindings = widget._bindings.copy()
+    keymap = widget.app._keymap
+    if keymap:
+        bindings.apply_keymap(keymap)
+    for binding in bindings.key_to_bindings.get(event.key, ()):
+        if not binding.priority and await widget.app.run_action(binding.action, widget):
+            event.stop()
+            event.prevent_default()  # done: nothing further up may run it a second time
+            return
+
+
+class OrderedInput(Input):
+    """An `Input` whose backspace and arrows never fall behind the characters typed after them."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        await run_own_binding(self, event)  # then Input's own handler, for a character
+
+
+class OrderedTextArea(TextArea):
+    """A `TextArea` whose editing keys never fall behind the characters typed after them."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        await run_own_binding(self, event)
+
 
 class QuestionField(Widget):
     """One question as a form row: label, the input widget that suits its kind, problems below.
@@ -125,12 +168,13 @@ class QuestionField(Widget):
     def _compose_input(self) -> ComposeResult:
         value = self.value
         if self.kind == "text":
-            yield Input(str(value), id=self.input_id, compact=True, select_on_focus=False,
-                        placeholder=f"e.g. {self.question.example}" if self.question.example
-                        else "")
+            yield OrderedInput(str(value), id=self.input_id, compact=True,
+                               select_on_focus=False,
+                               placeholder=f"e.g. {self.question.example}"
+                               if self.question.example else "")
         elif self.kind == "secret":
-            yield Input(str(value), id=self.input_id, password=True, compact=True,
-                        select_on_focus=False)
+            yield OrderedInput(str(value), id=self.input_id, password=True, compact=True,
+                               select_on_focus=False)
             yield RevealToggle("Show", id=f"reveal-{slug(self.question.id)}", classes="reveal",
                                compact=True)
         elif self.kind == "select":

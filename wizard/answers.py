@@ -519,8 +519,11 @@ def dump_answers(
             own changes stay in the answers.
     """
     out = ["# vpn-wizard answers; replay with --answers (the schema: docs/answers.md)."]
-    if not include_secrets:
+    if not include_secrets and import_path is not None:
         out.append("# Pre-shared keys are not saved here: they come from the AWS file.")
+    elif not include_secrets:  # no AWS file named: say what a replay needs, not where it is
+        out.append("# Pre-shared keys are not saved here and no AWS file is named: replay with "
+                   "--import of the AWS file, or save the answers again with the keys.")
     if import_path is not None:
         out.append(f"import = {_toml(import_path)}")
     out += ["", "[choices]"]

@@ -252,7 +252,8 @@ def validate_tunnel(tunnel: Tunnel, index: int) -> list[Problem]:
     for name in ("customer_inside_cidr", "aws_inside_cidr"):
         add(name, validate_inside_cidr(getattr(tunnel, name)))
     if tunnel.customer_inside_cidr.network != tunnel.aws_inside_cidr.network:
-        add("aws_inside_cidr", f"must be in the same /30 as {tunnel.customer_inside_cidr}")
+        add("aws_inside_cidr",
+            f"must be in {tunnel.customer_inside_cidr.network}, this box's inside network")
     elif tunnel.customer_inside_cidr.ip == tunnel.aws_inside_cidr.ip:
         add("aws_inside_cidr", "must differ from the customer inside address")
     if tunnel.customer_outside_ip == tunnel.aws_outside_ip:

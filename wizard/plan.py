@@ -212,13 +212,17 @@ def build_plan(
     elif modern_persistence:
         steps.extend(_modern_persistence_steps(setup, files))
 
+    # The document restarts strongSwan only in its updown section; in manual mode the
+    # restart is what makes #1 steps 3-4 (conns and keys) take effect, so say that.
+    restart_ref = ("Automated Tunnel Healthcheck and Failover, step 4" if not manual
+                   else "makes #1 steps 3-4 take effect")
     if stroke:
         steps.append(
             Step(
                 "strongswan.restart",
                 "Restart strongSwan",
                 "The daemon reads the new conns, secrets and charon settings only on restart.",
-                "Automated Tunnel Healthcheck and Failover, step 4",
+                restart_ref,
                 commands=(RestartStrongswan(),),
                 notes=() if not manual else (notes.STRONGSWAN_RESTART,),
             )
@@ -230,7 +234,7 @@ def build_plan(
                 "Load the connections into strongSwan (swanctl --load-all)",
                 "The daemon takes the swanctl files over vici; it is restarted first when "
                 "its charon settings may have changed, and both tunnels are then initiated.",
-                "Automated Tunnel Healthcheck and Failover, step 4",
+                restart_ref,
                 commands=(LoadSwanctl(swanctl.connection_names(setup)),),
                 notes=(notes.SWANCTL_LOAD,),
             )

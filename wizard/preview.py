@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -22,43 +22,105 @@ from wizard.plan_types import FileChange, Plan, Step
 from wizard.redact import Redactor
 from wizard.safe_text import assemble, printable, text
 from wizard.secret import Secret
+from wizard.wording import places
 
 NOTHING_CHANGED = "Nothing has been changed yet: this is a preview."
 
 
-def summary(setup: Setup, *, show_secrets: bool = False) -> Table:
-    """Both tunnels side by side, as the operator will want to check them against AWS's console."""
-    # Text (not a str) so an id is never markup; styled as Rich styles a str title.
-    title = assemble("VPN connection ", (setup.connection.vpn_connection_id or "(no id)", ""))
-    title.style = "table.title"
-    table = Table(title=title,
-                  title_justify="left", expand=False)
-    table.add_column("", style="bold")
-    for tunnel in setup.tunnels:
-        table.add_column(text(tunnel.name))
-    rows = [
-        ("AWS endpoint", lambda t: str(t.aws_outside_ip)),
-        ("This box", lambda t: f"{t.customer_outside_ip}"
-         + (f" (NAT, local {setup.choices.local_ip})" if setup.choices.local_ip else "")),
-        ("Inside (this box)", lambda t: str(t.customer_inside_cidr)),
-        ("Inside (AWS)", lambda t: str(t.aws_inside_cidr)),
-        ("Mark / VTI key", lambda t: str(t.mark)),
-        ("IKE", lambda t: f"IKEv{t.crypto.ike_version} {t.crypto.ike}"),
-        ("ESP", lambda t: t.crypto.esp),
-        ("PSK", lambda t: t.psk.reveal() if show_secrets else str(t.psk)),
-    ]
-    for label, value in rows:
-        table.add_row(label, *(text(value(t)) for t in setup.tunnels))
-    choices = setup.choices
-    table.caption = text(
-        f"mode {choices.mode} · WAN {choices.physical_interface}"
-        f" · LAN {', '.join(choices.lan_interfaces) or 'none'}"
-        f" · VPC {', '.join(map(str, choices.vpc_cidrs)) or 'none'}"
-        f" · persistence {choices.persistence} · heartbeat {'on' if choices.heartbeat else 'off'}",
-        style="table.caption",
-    )
-    table.caption_justify = "left"
-    return table
+def _proposals(value: str) -> str:
+    """A proposal list with a space after each comma, so it wraps between proposals."""
+    return ", ".join(part.strip() for part in value.split(","))
+
+
+class TunnelSummary:
+    """Both tunnels side by side when they fit, one under the other when the terminal is narrow.
+
+    The operator compares these values with AWS's console character by
+    character, so none is ever elided: side by side when every value fits its
+    column whole, otherwise each tunnel as its own label/value table, where a
+    value wraps (between proposals, or folded) instead of ending in "…".
+    """
+
+    def __init__(self, setup: Setup, *, show_secrets: bool = False,
+                 origins: tuple[str, ...] = ()) -> None:
+        self.title = assemble("VPN connection ",
+                              (setup.connection.vpn_connection_id or "(no id)", ""))
+        # Text (not a str) so an id is never markup; styled as Rich styles a str title.
+        self.title.style = "table.title"
+        self.names = [text(t.name) for t in setup.tunnels]
+        local = f" (NAT, local {setup.choices.local_ip})" if setup.choices.local_ip else ""
+        self.rows: list[tuple[str, list[Text]]] = [
+            (label, [text(value(t)) for t in setup.tunnels]) for label, value in (
+                ("AWS endpoint", lambda t: str(t.aws_outside_ip)),
+                ("This box", lambda t: f"{t.customer_outside_ip}{local}"),
+                ("Inside (this box)", lambda t: str(t.customer_inside_cidr)),
+                ("Inside (AWS)", lambda t: str(t.aws_inside_cidr)),
+                ("Mark / VTI key", lambda t: str(t.mark)),
+                ("IKE", lambda t: f"IKEv{t.crypto.ike_version} {_proposals(t.crypto.ike)}"),
+                ("ESP", lambda t: _proposals(t.crypto.esp)),
+                ("PSK", lambda t: t.psk.reveal() if show_secrets else str(t.psk)),
+            )
+        ]
+        if len(origins) == len(setup.tunnels):  # AWS's own order, beside the name we gave
+            self.rows.insert(0, ("In the AWS file", [text(o) for o in origins]))
+        choices = setup.choices
+        self.caption = text(
+            f"mode {choices.mode} · WAN {choices.physical_interface}"
+            f" · LAN {', '.join(choices.lan_interfaces) or 'none'}"
+            f" · VPC {', '.join(map(str, choices.vpc_cidrs)) or 'none'}"
+            f" · persistence {choices.persistence}"
+            f" · heartbeat {'on' if choices.heartbeat else 'off'}",
+            style="table.caption",
+        )
+
+    def side_by_side_width(self) -> int:
+        """Columns the side-by-side table needs so that no word of a value is ever broken.
+
+        A value may wrap between words (proposals are joined by ", " for that);
+        only when its longest word does not fit beside the other tunnel's do the
+        tunnels go one under the other.
+        """
+        def longest_word(value: Text) -> int:
+            return max((Text(word).cell_len for word in value.plain.split()), default=0)
+
+        widths = [max(len(label) for label, _ in self.rows)]
+        for index, name in enumerate(self.names):
+            widths.append(max([name.cell_len, *(longest_word(v[index]) for _, v in self.rows)]))
+        return sum(widths) + 3 * len(widths) + 1  # "│ " + value + " " per column, and "│"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.side_by_side_width() <= options.max_width:
+            table = Table(title=self.title, title_justify="left", expand=False)
+            table.add_column("", style="bold", no_wrap=True)
+            for name in self.names:
+                table.add_column(name, overflow="fold")
+            for label, values in self.rows:
+                table.add_row(label, *values)
+            table.caption = self.caption
+            table.caption_justify = "left"
+            yield table
+            return
+        yield self.title
+        for index, name in enumerate(self.names):
+            table = Table(title=name, title_justify="left", title_style="bold",
+                          show_header=False, expand=True)
+            table.add_column("", style="bold", no_wrap=True)
+            table.add_column("", overflow="fold", ratio=1)
+            for label, values in self.rows:
+                table.add_row(label, values[index])
+            yield table
+        caption = self.caption.copy()
+        caption.overflow = "fold"
+        yield caption
+
+
+def summary(setup: Setup, *, show_secrets: bool = False,
+            origins: tuple[str, ...] = ()) -> TunnelSummary:
+    """Both tunnels, as the operator will want to check them against AWS's console.
+
+    `origins` (from `Imported.origins`) adds where each tunnel is in the AWS file.
+    """
+    return TunnelSummary(setup, show_secrets=show_secrets, origins=origins)
 
 
 def file_renderable(change: FileChange, redactor: Redactor | tuple[Secret, ...] = ()
@@ -84,6 +146,7 @@ def step_renderable(
     """One step: title, why, seed reference, files, commands, deviations."""
     redactor = _redactor(redactor)
     parts: list[RenderableType] = [
+        step_heading(step, number),
         text(step.why, style="italic"),
     ]
     for change in step.files:
@@ -96,9 +159,12 @@ def step_renderable(
     for note in step.notes:
         parts.append(assemble(("  differs from the AWS document: ", "yellow"),
                               (note.text, ""), (f" [{note.id}]", "dim")))
-    title = assemble((f"{number}. ", "bold"), (step.title, "bold"),
-                     (f"   {step.seed_ref}", "dim"))
-    return Panel(Group(*parts), title=title, title_align="left", border_style="blue")
+    return Panel(Group(*parts), border_style="blue")
+
+
+def step_heading(step: Step, number: int) -> Text:
+    """The step's number, title and seed reference, inside its box: a border title is cut."""
+    return assemble((f"{number}. ", "bold"), (step.title, "bold"), (f"   {step.seed_ref}", "dim"))
 
 
 def _redactor(given: Redactor | tuple[Secret, ...]) -> Redactor:
@@ -126,7 +192,7 @@ def problems_renderable(problems: list[Problem]) -> RenderableType:
         style = "red" if severity == "error" else "yellow"
         out.append(f"{severity}: ", style=f"bold {style}")
         out.append(f"{printable(message)} ")
-        out.append(f"({printable(', '.join(where))})\n", style="dim")
+        out.append(f"({printable(places(where))})\n", style="dim")
     return out
 
 

@@ -45,11 +45,15 @@ class Imported:
         format: "strongswan", "generic" or "xml": which reader read it.
         notes: where the reader had to fill a gap or pick an order, in the
             operator's words, so the preview can say so instead of hiding it.
+        origins: where each tunnel is in the file ("ipsec_tunnel[2]"), in the
+            model's order, when the reader chose that order itself (XML): the
+            import table shows it beside each tunnel, not only in a note.
     """
 
     connection: Connection
     format: str
     notes: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
 
 
 def show(value: str) -> str:

@@ -263,7 +263,8 @@ class _Reader:
         if with_bgp:
             self.notes.append("the file configures BGP (<bgp> under the gateways): this is a "
                               "dynamic-routing VPN connection")
-        return Imported(Connection(tunnels, **ids, routing=routing), FORMAT, tuple(self.notes))
+        return Imported(Connection(tunnels, **ids, routing=routing), FORMAT, tuple(self.notes),
+                        origins=tuple(f"ipsec_tunnel[{r.position}]" for r in read))
 
     def _tunnel(self, element: ET.Element, at: str, position: int) -> _Read:
         customer_at, aws_at = f"{at}/customer_gateway", f"{at}/vpn_gateway"

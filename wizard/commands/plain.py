@@ -36,6 +36,7 @@ from wizard.system.host import HostFacts, probe
 from wizard.system.interfaces import HostInterface
 from wizard.system.netlink import read_interfaces
 from wizard.system.paths import Root
+from wizard.wording import place
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -267,7 +268,8 @@ def run_plain(
         ask_all(session, prompter, console)
         if errors(session.problems):
             for problem in errors(session.problems):
-                console.print(assemble(("error: ", "red"), (problem, "")))
+                console.print(assemble(("error: ", "red"),
+                                       (f"{place(problem.where)}: {problem.message}", "")))
             console.print("The plan cannot be built: fix the errors above. Nothing was changed.")
             return EXIT_REFUSED
         plan = session.plan()

@@ -32,6 +32,7 @@ from wizard.steps import STEPS
 from wizard.system.executable import vpn_wizard_command
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root, TargetFileError
+from wizard.wording import place
 
 #: Where ctrl+s and plain mode offer to save the answers.
 DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"
@@ -97,6 +98,8 @@ class Session:
         self.import_label = ""
         self.import_format: str | None = None
         self.import_notes: tuple[str, ...] = ()
+        self.import_origins: tuple[str, ...] = ()
+        """Where each tunnel is in the AWS file, when the reader chose their order (XML)."""
         self.import_error: str | None = None
         self.target_file_error: str | None = None
         self.target_file_failure: TargetFileError | None = None
@@ -123,6 +126,7 @@ class Session:
             return False
         self.import_format = loaded.imported_format
         self.import_notes = loaded.notes
+        self.import_origins = loaded.imported.origins if loaded.imported else ()
         self.imported = loaded.imported
         if loaded.import_path:
             self.import_path = Path(loaded.import_path)
@@ -170,6 +174,7 @@ class Session:
         self.import_error = None
         self.import_format = imported.format
         self.import_notes = imported.notes
+        self.import_origins = imported.origins
         self.import_label = label
         self.import_path = path
         self.imported = imported if path is not None else None
@@ -313,13 +318,16 @@ class Session:
             where = title if question.label == title else f"{title} · {question.label}"
             lines.append(f"{where}: {message}")
         placed: set[int] = set()
+        drafts = self.active_drafts()
         for step in STEPS:
             for p in errors(self.step_problems(step.id)):
                 placed.add(id(p))
                 question = next((q for q in step.questions if q.covers(p.where)), None)
-                label = question.label if question else p.where
+                if question is not None and question.id in drafts:
+                    continue  # about the last value that parsed, no longer in the field
+                label = question.label if question else place(p.where)
                 lines.append(f"{step.title} · {label}: {p.message}")
-        lines += [f"{p.where}: {p.message}" for p in errors(self.problems)
+        lines += [f"{place(p.where)}: {p.message}" for p in errors(self.problems)
                   if id(p) not in placed]
         if not lines:
             self.plan()
@@ -371,5 +379,11 @@ class Session:
             import_rel = os.path.relpath(self.import_path.resolve(), target.resolve().parent)
         answers_mod.save_answers(target, self.setup, include_secrets=include_secrets,
                                  import_path=import_rel, imported=self.imported)
-        keys = "with the pre-shared keys" if include_secrets else "without the pre-shared keys"
+        if include_secrets:
+            keys = "with the pre-shared keys"
+        elif self.import_path is not None:
+            keys = "without the pre-shared keys: a replay reads them from the AWS file"
+        else:
+            keys = ("without the pre-shared keys: replay it with --import and the AWS file, "
+                    "or save again with the keys")
         return f"Saved to {path} (mode 0600, {keys})."
