@@ -98,6 +98,7 @@ class WizardApp(StepNavigation, App[int]):
     import_format: _Shared[str | None] = _Shared()
     import_notes: _Shared[tuple[str, ...]] = _Shared()
     import_origins: _Shared[tuple[str, ...]] = _Shared()
+    detected_reason: _Shared[Callable[[str], str | None]] = _Shared()
     import_error: _Shared[str | None] = _Shared()
     import_file: _Shared[Callable[..., bool]] = _Shared()
     import_text: _Shared[Callable[[str], bool]] = _Shared()

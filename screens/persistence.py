@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -15,6 +16,7 @@ class PersistenceScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="persistence-note", classes="explain")
         yield self.field("choices.persistence")
+        yield Static("", id="persistence-why", classes="explain")
         yield Static("", id="reboot-table")
 
     def state_changed(self) -> None:
@@ -23,3 +25,6 @@ class PersistenceScreen(StepScreen):
             return
         self.query_one("#persistence-note", Static).update(persistence_note(setup))
         self.query_one("#reboot-table", Static).update(reboot_table(setup))
+        why = self.wizard.detected_reason("choices.persistence")
+        self.query_one("#persistence-why", Static).update(
+            Text(f"Preselected for this box: {why}.") if why else "")

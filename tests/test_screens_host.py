@@ -4,6 +4,7 @@ mistakes shown at the step, in the sidebar and at Review; and the same in plain 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
@@ -114,3 +115,17 @@ def test_plain_mode_defaults_nat_and_refuses_a_missing_wan(tmp_path: Path) -> No
     assert "198.51.100.10 is on no interface of this box, so it is behind NAT" in text
     assert "eth9 has no IPv4 address" in text  # shown at the WAN question
     assert code == 2 and "The plan cannot be built" in text
+
+
+@pytest.mark.asyncio
+async def test_the_persistence_step_says_why_the_box_chose_its_default(tmp_path: Path) -> None:
+    """A default the box decided comes with its reason, on the step where it can be changed."""
+    bare = replace(CANNED_HOST, systemd=False, ifupdown=False)  # nothing restores at boot
+    app = make_app(tmp_path, start="persistence", host=bare)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.setup is not None and app.setup.choices.persistence == "none"
+        assert app.session.sources["choices.persistence"] == "detected"
+        why = str(app.screen.query_one("#persistence-why", Static).render())
+        assert why.startswith("Preselected for this box: ")
+        assert app.session.detected_reason("choices.persistence") in why

@@ -86,6 +86,9 @@ def ask_question(session: Session, question: Question, prompter: Prompter,
         hint = nat_hint(setup, session.context)
         if hint:
             console.print(assemble("  ", (hint, "dim")))
+    why = session.detected_reason(question.id)
+    if why and question.id != "choices.behind_nat":
+        console.print(assemble("  ", (f"Preselected for this box: {why}.", "dim")))
 
     def validator(value: Any) -> bool | str:
         reason = session.check(question.id, tuple(value) if isinstance(value, list) else value)

@@ -62,6 +62,14 @@ class HostDefaults:
                 else ("physical_interface", "local_ip"))
         return decisions.host_defaults(facts, setup, sources, keys)
 
+    def reasons(self, setup: Setup) -> dict[str, str]:
+        """Question id -> why the box proposes its default (empty while nothing is known)."""
+        facts = self.context.facts()
+        if facts is None or self.facts is None:
+            return {}
+        return decisions.decide(facts, setup.connection,
+                                wan=setup.choices.physical_interface).reasons()
+
     def problems(self, choices: Choices) -> list[Problem]:
         """Interface choices this box cannot honour (a missing WAN, a private address on no
         interface...), as errors or warnings with the fix; none while nothing is known."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from wizard import answers as answers_mod
 from wizard import aws, inputs
+from wizard.host_defaults import SOURCE_DETECTED
 from wizard.model import Problem, Setup, errors, validate
 from wizard.plan import build_plan
 from wizard.plan_types import Plan
@@ -222,6 +223,12 @@ class Session:
         if question.id == "choices.behind_nat":
             return behind_nat(self.setup, self.answers)
         return question.default(self.setup, self.context)
+
+    def detected_reason(self, question_id: str) -> str | None:
+        """Why a value the box chose is what it is; None when someone else chose it."""
+        if self.setup is None or self.sources.get(question_id) != SOURCE_DETECTED:
+            return None
+        return self.host.reasons(self.setup).get(question_id)
 
     def asked(self, question: Question) -> bool:
         """Whether `question` is asked at all, given the answers so far."""
