@@ -546,7 +546,7 @@ def test_debian13_updown_mode_survives_reboot_and_uninstalls_clean(cycles: Cycle
     """Debian 13, updown mode: charon's updown plugin runs the document's script from swanctl.
 
     First an apply with a confirm timeout and a power cut before confirming
-    (rolled back at boot), then the cycle. Opt-in until the stand-in's Quick
-    Mode loss under load was understood (peer.render_strongswan_conf).
+    (rolled back at boot), then the cycle. It was opt-in until the stand-in's
+    Quick Mode lost under load was understood (peer.render_strongswan_conf).
     """
     cycles.result("debian13-netplan-updown")
