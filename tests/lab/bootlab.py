@@ -195,6 +195,30 @@ class BootLab:
             time.sleep(0.2)
         return False, status, time.monotonic()
 
+    def diagnose(self) -> str:
+        """Everything that says why tunnels are not up, from both machines, for a failure message.
+
+        The box's daemon log and SAs, what the updown script (or the manual
+        steps) made of the links, routes and mangle rules, and the
+        responder's own log: the first failure is then its own evidence.
+        """
+        parts = []
+        if self.box is not None and self.box.alive:
+            daemon = self.persona.daemon_unit
+            lister = "swanctl --list-sas" if self.persona.backend == "swanctl" else "ipsec statusall"
+            parts.append(self.box.run(
+                f"echo '--- box: {lister}'; {lister}\n"
+                f"echo '--- box: journalctl -u {daemon}'\n"
+                f"journalctl -b --no-pager -o short-monotonic -u {daemon} | tail -n 150\n"
+                "echo '--- box: links, routes, mangle, xfrm'; ip -d -o link; ip -4 -o addr\n"
+                "ip -4 route; iptables-save -t mangle | grep '^-A'; ip xfrm state | grep -c ^src\n",
+                timeout=120).out)
+        if self.aws is not None:
+            parts.append(self.aws.run("echo '--- responder: ipsec statusall'; ipsec statusall; "
+                                      "echo '--- responder: charon.log'; tail -n 150 /run/charon.log",
+                                      ns="vgw", timeout=120).out)
+        return "\n".join(parts)
+
     def lan_reaches_vpc(self, timeout: float = 60.0) -> Result:
         assert self.aws is not None
         return self.aws.wait_until("ping -c1 -W2 203.0.113.10", ns="lan", timeout=timeout,

@@ -158,10 +158,26 @@ def render_strongswan_conf() -> str:
     It does not include /etc/strongswan.d/*.conf, so a test that edits the
     cgw's charon.conf (install_routes, say) leaves the AWS side as it was.
     The file log flushes every line, for a human reading it after a failure.
+
+    `max_ikev1_exchanges`: strongSwan keeps the IV of only the last 3 IKEv1
+    exchanges per IKE SA (iv_manager.c) and recomputes a forgotten one from
+    phase 1, which is wrong mid-exchange. In updown mode the customer's
+    charon runs the updown script synchronously and handles no IKE message
+    meanwhile; on a loaded 2-core lab machine that took 15 s, during which
+    both ends' 10 s DPD piled up exchanges, so this stand-in forgot the
+    pending Quick Mode and could not decrypt the box's last Quick Mode message
+    ("invalid HASH_V1 payload length, decryption failed?", "QUICK_MODE
+    request ... processing failed"); the box, already past it, never sent it
+    again ("received retransmit of response ... but next request already
+    sent"), so the CHILD_SA never came up at this end. AWS's side is not
+    strongSwan; the stand-in must not be the weak link, so it tracks more
+    exchanges than any test's wait can produce (DPD every 10 s from both ends).
     """
     return """\
 # vgw stand-in (tests/lab/peer.py)
 charon {
+    # see render_strongswan_conf: a late Quick Mode message still decrypts
+    max_ikev1_exchanges = 64
     install_routes = no
     install_virtual_ip = no
     load_modular = yes
