@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Sequence
 
-from wizard.system.base import HostError, run_argv
+from wizard.system.base import CommandTimeout, HostError, run_argv
 from wizard.system.swanctl import Swanctl
 
 _CONN_LINE = re.compile(r"^\s*([^\s:\[{]+):\s+\S*\.\.\.\S*\s+IKE", re.MULTILINE)
@@ -62,7 +62,12 @@ class IpsecStrongswan:
         wanted = set(conns)
         loaded: set[str] = set()
         while time.monotonic() < deadline:
-            text = self._statusall()
+            try:
+                text = self._statusall()
+            except CommandTimeout:
+                # charon answers nothing while it runs updown scripts (synchronously, up to
+                # seconds each on a slow box): no answer yet is "not yet", not a failure.
+                text = None
             if text is not None:
                 loaded = parse_loaded_conns(text)
                 if wanted <= loaded:
