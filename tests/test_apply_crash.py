@@ -16,7 +16,7 @@ from fskit import bookkeeping_bytes, fast_dir, snapshot
 from seed_setup import SEED_PSKS, seed_setup
 
 from wizard.apply import KILL_AT_ENV, SimulatedCrash, apply_plan, fault_points, rollback
-from wizard.journal import unfinished
+from wizard.engine.journal import unfinished
 from wizard.plan import build_plan
 from wizard.system import System
 from wizard.system.files import FS_KILL_AT_ENV, FsCrash, reset_fs_ops

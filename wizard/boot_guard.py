@@ -13,8 +13,8 @@ unless a transaction is still pending.
 
 from __future__ import annotations
 
+from wizard.engine.journal import Journal, unfinished
 from wizard.engine.records import FileUndo, UndoRecordError, from_json
-from wizard.journal import Journal, unfinished
 from wizard.system import System
 from wizard.system.paths import Root
 

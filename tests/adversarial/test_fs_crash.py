@@ -28,7 +28,7 @@ from seed_setup import SEED_PSKS
 from tally import tried
 
 from wizard.apply import KILL_AT_ENV
-from wizard.journal import transactions
+from wizard.engine.journal import transactions
 from wizard.system.paths import Root
 
 KILLED = -9

@@ -15,7 +15,7 @@ planted between preview and apply is refused too). Nothing is ever read for
 a rewrite, written, chmodded or removed through a link.
 
 Crash testing: every operation that changes the file system (here and in
-`wizard.journal`) first passes `checkpoint`, which can SIGKILL the process
+`wizard.engine.journal`) first passes `checkpoint`, which can SIGKILL the process
 at the Nth such operation (`VPN_WIZARD_FS_KILL_AT=N`), so a test can kill an
 apply between any two of them - between writing a temporary file and
 renaming it included - and prove that `rollback` leaves nothing behind.
