@@ -44,6 +44,7 @@ from wizard.engine.records import UndoRecord, UndoRecordError, from_json, to_jso
 from wizard.engine.timer import spawn, stop
 from wizard.manifest import MANIFEST_MODE, MANIFEST_PATH, restamp
 from wizard.plan_types import FileChange
+from wizard.render import boot_guard as boot_unit
 from wizard.render.heartbeat import DEFAULT_COMMAND
 from wizard.secret import Secret, redact
 from wizard.system import HostError, System, boot
@@ -389,13 +390,14 @@ def undo_journal(
 def _arm_boot_guard(system: System) -> None:
     """While a confirmation is pending, a power loss must not keep the changes (boot_guard)."""
     if boot.can_arm(system):
-        boot.arm(system.root, vpn_wizard_command(DEFAULT_COMMAND))
+        boot.arm(system.root, boot_unit.UNIT, boot_unit.WANTS_LINK,
+                 boot_unit.unit(vpn_wizard_command(DEFAULT_COMMAND)))
 
 
 def _disarm_boot_guard(system: System) -> None:
     """The transaction is settled: the boot guard has nothing left to guard."""
-    if not system.dry_run and boot.armed(system.root):
-        boot.disarm(system.root)
+    if not system.dry_run and boot.armed(system.root, boot_unit.UNIT, boot_unit.WANTS_LINK):
+        boot.disarm(system.root, boot_unit.UNIT, boot_unit.WANTS_LINK)
 
 
 # --------------------------------------------------------------------------- after apply
