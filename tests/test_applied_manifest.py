@@ -21,7 +21,7 @@ from wizard.engine.timer import stop
 from wizard.manifest import MANIFEST_PATH, parse_manifest
 from wizard.plan import build_plan
 from wizard.system import System
-from wizard.system.files import FS_KILL_AT_ENV, FsCrash, reset_fs_ops
+from wizard.system.crash import FS_KILL_AT_ENV, FsCrash, reset_fs_ops
 from wizard.system.paths import Root
 
 COMMAND = "/opt/vpn-wizard/bin/vpn-wizard"
