@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
 from textual import work
@@ -41,12 +41,12 @@ from wizard.preflight import host_checks
 from wizard.questions import Question, Value
 from wizard.safe_text import printable
 from wizard.session import ApplyRun, HostDefaults, Outcome, Session
-from wizard.system.host import HostFacts
+from wizard.status import Expected, StatusSource, expected_from_setup
+from wizard.status.live import open_status
+from wizard.system.host import HostFacts, probe
 from wizard.system.interfaces import HostInterface
+from wizard.system.netlink import read_interfaces
 from wizard.system.paths import Root
-
-if TYPE_CHECKING:
-    from wizard.status import StatusSource
 
 T = TypeVar("T")
 
@@ -194,9 +194,6 @@ class WizardApp(StepNavigation, App[int]):
         """Where the live status panel reads from: this box, for the tunnels of this setup."""
         if self._status_source is not None:
             return self._status_source(self.setup)
-        from wizard.status import Expected, expected_from_setup
-        from wizard.status.live import open_status
-
         expected = expected_from_setup(self.setup) if self.setup else Expected(())
         # The same target as the run: a dry run's keys record, a --root's act on its files.
         return open_status(expected, self.root, dry_run=self.dry_run)
@@ -297,9 +294,6 @@ class WizardApp(StepNavigation, App[int]):
 
 def run_app(args: argparse.Namespace) -> int:
     """`vpn-wizard` without a sub-command: probe the host, then run the wizard."""
-    from wizard.system.host import probe
-    from wizard.system.netlink import read_interfaces
-
     root = Root(args.root)
     app = WizardApp(
         root=root,

@@ -8,7 +8,9 @@ which applies them to the model through `wizard.questions` and validates with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
 
 from rich.text import Text
 from textual import on
@@ -18,12 +20,51 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static, TextArea
 
+from screens.host import StepHost
 from screens.widgets import QuestionField, Sidebar, problem_text
 from wizard.questions import BY_ID, Question
+from wizard.steps import StepInfo
 
-if TYPE_CHECKING:
-    from screens.app import WizardApp
-    from screens.flow import FlowStep
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One step of the wizard: the catalogue's entry (`wizard.steps`) and the screen that draws it.
+
+    Defined beside `StepScreen`, which it builds and which is built from it;
+    `screens.flow` lists one per step.
+
+    Attributes:
+        info: id, title, help and problem paths, as every front end knows the step.
+        make: builds the screen (a fresh one on every visit, prefilled from the model).
+        cached: the screen is built once and kept, so going back and forth is
+            instant; the review, apply and status steps are rebuilt on every visit
+            because what they show is made when they open.
+    """
+
+    info: StepInfo
+    make: Callable[[FlowStep], StepScreen]
+    cached: bool = True
+
+    @property
+    def id(self) -> str:
+        """The screen's DOM id and the catalogue's key."""
+        return self.info.id
+
+    @property
+    def title(self) -> str:
+        return self.info.title
+
+    @property
+    def help(self) -> str:
+        return self.info.help
+
+    @property
+    def needs_setup(self) -> bool:
+        return self.info.needs_setup
+
+    @property
+    def wheres(self) -> tuple[str, ...]:
+        return self.info.wheres
 
 
 class StepScreen(Screen[None]):
@@ -34,9 +75,9 @@ class StepScreen(Screen[None]):
         self.step = step
 
     @property
-    def wizard(self) -> WizardApp:
-        """The app, typed: the model, the host facts and navigation live there."""
-        return cast("WizardApp", self.app)
+    def wizard(self) -> StepHost:
+        """The app, typed by what a step asks of it: the model, the host facts, navigation."""
+        return cast("StepHost", self.app)
 
     # ------------------------------------------------------------------ layout
 

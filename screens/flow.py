@@ -7,10 +7,9 @@ plain mode, `vpn-wizard plan` and the docs; this module only adds the screens.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from screens.apply import ApplyScreen
-from screens.base import StepScreen
+from screens.base import FlowStep, StepScreen
 from screens.forwarding import ForwardingScreen
 from screens.heartbeat import HeartbeatScreen
 from screens.import_file import ImportScreen
@@ -22,46 +21,7 @@ from screens.status_step import StatusStepScreen
 from screens.tunnel import TunnelScreen
 from screens.vpc import VpcScreen
 from screens.welcome import WelcomeScreen
-from wizard.steps import STEPS, StepInfo
-
-
-@dataclass(frozen=True)
-class FlowStep:
-    """One step of the wizard: the catalogue's entry (`wizard.steps`) and the screen that draws it.
-
-    Attributes:
-        info: id, title, help and problem paths, as every front end knows the step.
-        make: builds the screen (a fresh one on every visit, prefilled from the model).
-        cached: the screen is built once and kept, so going back and forth is
-            instant; the review, apply and status steps are rebuilt on every visit
-            because what they show is made when they open.
-    """
-
-    info: StepInfo
-    make: Callable[[FlowStep], StepScreen]
-    cached: bool = True
-
-    @property
-    def id(self) -> str:
-        """The screen's DOM id and the catalogue's key."""
-        return self.info.id
-
-    @property
-    def title(self) -> str:
-        return self.info.title
-
-    @property
-    def help(self) -> str:
-        return self.info.help
-
-    @property
-    def needs_setup(self) -> bool:
-        return self.info.needs_setup
-
-    @property
-    def wheres(self) -> tuple[str, ...]:
-        return self.info.wheres
-
+from wizard.steps import STEPS
 
 #: Step id -> the screen that draws it (and whether it is kept between visits).
 _SCREENS: dict[str, tuple[Callable[[FlowStep], StepScreen], bool]] = {

@@ -17,6 +17,7 @@ from screens.base import StepScreen
 from screens.widgets import OrderedInput, OrderedTextArea
 from wizard.preview import summary
 from wizard.safe_text import assemble, text
+from wizard.session import Session
 
 
 class PathSuggester(Suggester):
@@ -45,11 +46,8 @@ class PathSuggester(Suggester):
         return value + rest
 
 
-def import_renderable(wizard: object) -> RenderableType:
-    """What was found in the file, or the importer's refusal with its line."""
-    from screens.app import WizardApp
-
-    assert isinstance(wizard, WizardApp)
+def import_renderable(wizard: Session) -> RenderableType:
+    """What was found in the file, or the importer's refusal with its line (from the session)."""
     if wizard.import_error:
         parts: list[RenderableType] = [Text("The file was not imported:", style="bold red"),
                                        text(wizard.import_error, style="red")]
@@ -87,7 +85,7 @@ class ImportScreen(StepScreen):
         yield Button("Load pasted text", id="load-paste", compact=True)
 
     def state_changed(self) -> None:
-        self.query_one("#import-result", Static).update(import_renderable(self.wizard))
+        self.query_one("#import-result", Static).update(import_renderable(self.wizard.session))
 
     @on(Input.Submitted, "#import-path")
     @on(Button.Pressed, "#load-file")

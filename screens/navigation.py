@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from screens.base import StepScreen
+from screens.base import FlowStep, StepScreen
 from screens.flow import BY_ID as FLOW_BY_ID
-from screens.flow import FLOW, FlowStep
+from screens.flow import FLOW
 from screens.widgets import SidebarEntry
 
 if TYPE_CHECKING:

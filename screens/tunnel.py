@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Label, Static
 
-from screens.base import StepScreen, refresh_fields_from_model
+from screens.base import FlowStep, StepScreen, refresh_fields_from_model
 from wizard.crypto import RECOMMENDED
-
-if TYPE_CHECKING:
-    from screens.flow import FlowStep
 
 #: Field groups, by the last part of the question id.
 GROUPS = (

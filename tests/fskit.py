@@ -22,7 +22,7 @@ from typing import Any
 
 from applykit import BOOKKEEPING
 
-from wizard.system.files import FS_KILL_AT_ENV, reset_fs_ops
+from wizard.system.crash import FS_KILL_AT_ENV, reset_fs_ops
 
 STATE_DIR = "var/lib/vpn-wizard"
 

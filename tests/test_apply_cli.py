@@ -19,7 +19,7 @@ from applykit import REPO, answers_text, cli, kernel, seeded_root, set_kernel, t
 from seed_setup import SEED_PSKS
 
 from wizard.apply import KILL_AT_ENV
-from wizard.journal import Journal, transactions
+from wizard.engine.journal import Journal, transactions
 from wizard.system.paths import Root
 
 

@@ -16,10 +16,10 @@ from fskit import bookkeeping_bytes, fast_dir, snapshot
 from seed_setup import SEED_PSKS, seed_setup
 
 from wizard.apply import KILL_AT_ENV, SimulatedCrash, apply_plan, fault_points, rollback
-from wizard.journal import unfinished
+from wizard.engine.journal import unfinished
 from wizard.plan import build_plan
 from wizard.system import System
-from wizard.system.files import FS_KILL_AT_ENV, FsCrash, reset_fs_ops
+from wizard.system.crash import FS_KILL_AT_ENV, FsCrash, reset_fs_ops
 
 POINTS = {mode: len(fault_points(build_plan(seed_setup(mode=mode)))) for mode in
           ("manual", "updown")}

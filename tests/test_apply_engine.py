@@ -11,7 +11,7 @@ from applykit import OPERATOR_FILES, kernel, seeded_root, set_kernel, tree
 from seed_setup import SEED_PSKS, seed_setup
 
 from wizard.apply import StepEvent, apply_plan, fault_points
-from wizard.journal import Journal, locked, transactions
+from wizard.engine.journal import Journal, locked, transactions
 from wizard.manifest import MANIFEST_PATH
 from wizard.plan import build_plan
 from wizard.system import System

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wizard.render.blocks import ManagedBlock, block_ids, insert_block, remove_block
+from wizard.blocks import ManagedBlock, block_ids, insert_block, remove_block
 
 UBUNTU_IPSEC_CONF = """# ipsec.conf - strongSwan IPsec configuration file
 

@@ -16,11 +16,11 @@ from applykit import answers_text, seeded_root, tree
 
 from wizard import boot_guard
 from wizard.apply import apply_plan, confirm
+from wizard.engine.journal import Journal, unfinished
+from wizard.engine.timer import stop
 from wizard.inputs import load
-from wizard.journal import Journal, unfinished
 from wizard.plan import build_plan
 from wizard.render import boot_guard as render
-from wizard.revert_timer import stop
 from wizard.system import System, boot
 from wizard.system.paths import Root
 
@@ -76,15 +76,15 @@ def test_a_transaction_of_this_boot_is_left_to_its_wizard(tmp_path: Path) -> Non
 
 def test_nothing_pending_means_the_guard_removes_itself(tmp_path: Path) -> None:
     root = Root(tmp_path)
-    boot.arm(root, "/usr/local/sbin/vpn-wizard")
-    assert boot.armed(root)
+    boot.arm(root, render.UNIT, render.WANTS_LINK, render.unit("/usr/local/sbin/vpn-wizard"))
+    assert boot.armed(root, render.UNIT, render.WANTS_LINK)
     link = tmp_path / render.WANTS_LINK.lstrip("/")
     assert link.is_symlink() and str(link.readlink()) == render.UNIT
     unit = root.path(render.UNIT).read_text()
     assert "ExecStart=/usr/local/sbin/vpn-wizard boot-guard\n" in unit
     status, _ = boot_guard.run(root, now_boot=time.time())
     assert status == 0
-    assert not boot.armed(root)
+    assert not boot.armed(root, render.UNIT, render.WANTS_LINK)
     assert not root.path(render.UNIT).exists() and not link.is_symlink()
     assert not root.path("/etc/systemd/system/sysinit.target.wants").exists()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from wizard.system import crash
 from wizard.system import files as files_mod
 from wizard.system.files import Files, RecordingFiles, atomic_write, kept_mode
 from wizard.system.paths import Root, TargetFileError
@@ -229,12 +230,12 @@ def test_a_kill_between_write_and_rename_leaves_a_temp_file_remove_tmp_clears(
 ) -> None:
     (tmp_path / "etc").mkdir()
     files = Files(Root(tmp_path), [])
-    files_mod.reset_fs_ops()
+    crash.reset_fs_ops()
     # op 0 creates the temporary file, op 1 writes it, op 2 renames it.
-    monkeypatch.setenv(files_mod.FS_KILL_AT_ENV, "raise:2")
-    with pytest.raises(files_mod.FsCrash, match="rename"):
+    monkeypatch.setenv(crash.FS_KILL_AT_ENV, "raise:2")
+    with pytest.raises(crash.FsCrash, match="rename"):
         files.write("/etc/ipsec.secrets", b'x : PSK "k"\n', 0o600)
-    monkeypatch.delenv(files_mod.FS_KILL_AT_ENV)
+    monkeypatch.delenv(crash.FS_KILL_AT_ENV)
     tmp = tmp_path / "etc/.ipsec.secrets.vpn-wizard-tmp"
     assert tmp.read_bytes() == b'x : PSK "k"\n' and stat.S_IMODE(tmp.stat().st_mode) == 0o600
     assert not (tmp_path / "etc/ipsec.secrets").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.journal import (
+from wizard.engine.journal import (
     KEEP_SETTLED,
     TRANSACTIONS,
     Journal,
@@ -86,7 +86,7 @@ def test_the_lock_excludes_another_process(tmp_path: Path) -> None:
     assert lock_is_free(root)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import time\nfrom wizard.journal import locked\nfrom wizard.system.paths import Root\n"
+         "import time\nfrom wizard.engine.journal import locked\nfrom wizard.system.paths import Root\n"
          f"with locked(Root({str(tmp_path)!r})):\n"
          "    print('held', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,

@@ -20,6 +20,7 @@ from applykit import cli, kernel, seeded_root, tree
 from seed_setup import seed_setup
 
 from wizard.apply import KILL_AT_ENV, SimulatedCrash, apply_plan, fault_points, rollback
+from wizard.engine.journal import Journal, unfinished
 from wizard.engine.records import (
     RECORDS,
     FileUndo,
@@ -28,7 +29,6 @@ from wizard.engine.records import (
     from_json,
     to_json,
 )
-from wizard.journal import Journal, unfinished
 from wizard.plan import build_plan
 from wizard.system import System
 from wizard.system.paths import Root

@@ -13,9 +13,11 @@ unless a transaction is still pending.
 
 from __future__ import annotations
 
+from wizard.engine.journal import Journal, unfinished
 from wizard.engine.records import FileUndo, UndoRecordError, from_json
-from wizard.journal import Journal, unfinished
-from wizard.system import System
+from wizard.engine.transaction import rollback
+from wizard.render import boot_guard as boot_unit
+from wizard.system import System, boot
 from wizard.system.paths import Root
 
 UNSETTLED = ("applying", "pending-confirm", "rolling-back", "rollback-failed")
@@ -23,13 +25,10 @@ UNSETTLED = ("applying", "pending-confirm", "rolling-back", "rollback-failed")
 
 def run(root: Root, *, now_boot: float | None = None) -> tuple[int, str]:
     """Do the guard's job under `root`; returns (exit status, what happened)."""
-    from wizard.apply import rollback
-    from wizard.system import boot
-
     booted = boot.boot_time() if now_boot is None else now_boot
     journal = unfinished(root)
     if journal is None or journal.state not in UNSETTLED:
-        boot.disarm(root)
+        boot.disarm(root, boot_unit.UNIT, boot_unit.WANTS_LINK)
         return 0, "nothing left unconfirmed: the guard removed itself"
     began = float(journal.begin_record().get("time", 0))
     if began >= booted:
@@ -48,7 +47,7 @@ def run(root: Root, *, now_boot: float | None = None) -> tuple[int, str]:
     if not result.ok:
         return 1, (f"{journal.id} was left unconfirmed by an earlier boot; its rollback "
                    f"failed: {result.error} (see 'vpn-wizard rollback')")
-    boot.disarm(root)
+    boot.disarm(root, boot_unit.UNIT, boot_unit.WANTS_LINK)
     return 0, (f"{journal.id} was left unconfirmed by an earlier boot (power lost before "
                "'vpn-wizard confirm'): rolled back before the network and strongSwan started")
 

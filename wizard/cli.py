@@ -11,6 +11,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from wizard.model import BACKENDS, PERSISTENCE
+from wizard.safe_text import printable
+from wizard.session.run import CONFIRM_SECONDS
 from wizard.system.paths import TargetFileError
 
 EXIT_OK = 0
@@ -32,8 +35,6 @@ def _add_inputs(parser: argparse.ArgumentParser, *, sub: bool = True) -> None:
 
 def _add_choices(parser: argparse.ArgumentParser) -> None:
     """The choices a command line may force, answered as an answers file's values are."""
-    from wizard.model import BACKENDS, PERSISTENCE
-
     parser.add_argument("--backend", choices=BACKENDS, default=None,
                         help="strongSwan's configuration: ipsec.conf (stroke) or swanctl.conf "
                         "(vici); default: the answers file's, else what the box has")
@@ -43,8 +44,6 @@ def _add_choices(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from wizard.session.run import CONFIRM_SECONDS
-
     parser = argparse.ArgumentParser(
         prog="vpn-wizard",
         description="Connect this box to an AWS VPC over IPsec, following AWS's strongSwan "
@@ -128,16 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except TargetFileError as err:  # a link, special file or broken block on the box
-        from wizard.safe_text import printable
-
         print(f"error: {printable(err, keep_newlines=True)}", file=sys.stderr, flush=True)
         print("Nothing was changed.", file=sys.stderr, flush=True)
         return 2
     except Exception as exc:
         if os.environ.get("VPN_WIZARD_DEBUG"):
             raise
-        from wizard.safe_text import printable
-
         print(f"vpn-wizard: internal error: {type(exc).__name__}: {printable(exc)}\n"
               "This is a bug in vpn-wizard; run again with VPN_WIZARD_DEBUG=1 to see where.",
               file=sys.stderr, flush=True)
@@ -145,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    # Each branch imports its command where it runs, for start-up time and footprint:
+    # `heartbeat` runs as a service and `boot-guard` in early boot, and neither should
+    # load Rich's previews, pyroute2 or Textual; the TUI loads Textual only here.
     command = args.command
     if command == "plan":
         from wizard.commands.plan import run_plan

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.system.files import atomic_write
+
 STATE_FILE = "/run/vpn-wizard/heartbeat.json"
 """Where the service writes its state (tmpfs: it describes this boot only)."""
 WINDOW = 60.0
@@ -168,8 +170,6 @@ def write_state_file(path: str, data: bytes) -> None:
     Atomic so that the status panel never reads half a document; 0644 since
     nothing in it is secret and an unprivileged `vpn-wizard status` may read it.
     """
-    from wizard.system.files import atomic_write
-
     local = Path(path)
     local.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     atomic_write(local, data, 0o644)

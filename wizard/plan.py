@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from wizard.blocks import BlockMarkerError, ManagedBlock, check_markers, insert_block
 from wizard.model import Setup, Tunnel
 from wizard.operations import (
     DaemonReload,
@@ -49,7 +50,6 @@ from wizard.render import (
     sysctl,
     updown,
 )
-from wizard.render.blocks import BlockMarkerError, ManagedBlock, check_markers, insert_block
 from wizard.render.guard import checked
 from wizard.system.paths import TargetFileError
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from wizard.blocks import ManagedBlock
 from wizard.model import Setup
 from wizard.operations import Operation
 from wizard.redact import Redactor
-from wizard.render.blocks import ManagedBlock
 from wizard.secret import Secret
 
 

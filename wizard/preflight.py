@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Literal
 
+from wizard.blocks import lines_outside_blocks
+from wizard.engine.journal import unfinished
 from wizard.fields import show
-from wizard.journal import unfinished
 from wizard.model import Choices, Problem, Setup
 from wizard.render import swanctl
-from wizard.render.blocks import lines_outside_blocks
 from wizard.render.ipsec import IPSEC_CONF, IPSEC_SECRETS, existing_conns
 from wizard.system import System
 from wizard.system.host import TOOLS, HostFacts, version_tuple

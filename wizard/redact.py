@@ -20,16 +20,41 @@ everything as it is.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from wizard.secret import MASK, Secret, redact
 
-if TYPE_CHECKING:
-    from wizard.plan_types import FileChange, Plan
+
+class FileChange(Protocol):
+    """What masking needs of a file change (`wizard.plan_types.FileChange`), named here
+    structurally so the plan's types can use the redactor without an import cycle."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def before(self) -> str | None: ...
+    @property
+    def after(self) -> str: ...
+    @property
+    def mode(self) -> int: ...
+
+
+class _Step(Protocol):
+    @property
+    def files(self) -> Sequence[FileChange]: ...
+
+
+class Plan(Protocol):
+    """What `Redactor.for_plan` needs of a plan (`wizard.plan_types.Plan`): its steps and PSKs."""
+
+    def __iter__(self) -> Iterator[_Step]: ...
+    @property
+    def secrets(self) -> Sequence[Secret | str]: ...
 
 # ipsec.secrets(5): "[selectors] : TYPE value". The types whose whole value is
 # a secret, and those whose first argument is a file and the rest a passphrase.
@@ -242,8 +267,6 @@ class Redactor:
 
     def diff(self, change: FileChange) -> str:
         """The unified diff of a file change, both sides masked as `file` masks them."""
-        import difflib
-
         before = self.file(change.path, change.before or "", change.mode)
         after = self.file(change.path, change.after, change.mode)
         label = change.path if change.before is not None else "/dev/null"

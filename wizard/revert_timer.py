@@ -16,6 +16,9 @@ process group reaches it), and it watches the transaction's journal:
 `vpn-wizard confirm` records "confirmed" and then stops the timer; the lock
 makes confirm and revert mutually exclusive, so exactly one of them wins.
 
+The parent side (start it, stop it) is `wizard.engine.timer`; this module is
+only the child, so it may use the engine without a cycle.
+
 Usage (started by the engine, not by people):
     python -m wizard.revert_timer --root / --transaction ID
 """
@@ -23,60 +26,21 @@ Usage (started by the engine, not by people):
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-from wizard.journal import TRANSACTIONS, Journal, lock_is_free
+from wizard.engine.journal import Journal, lock_is_free
+from wizard.engine.transaction import rollback
+from wizard.system import System
 from wizard.system.paths import Root
 
 POLL = 0.25
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
-
-
-def spawn(root: Root, transaction: str) -> int:
-    """Start the detached timer for `transaction`; returns its pid."""
-    log_path = root.path(f"{TRANSACTIONS}/{transaction}/timer.log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VPN_WIZARD_")}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p
-    )
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "wizard.revert_timer", "--root", str(root.root.resolve()),
-             "--transaction", transaction],
-            stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, cwd="/", env=env,
-        )
-    finally:
-        os.close(fd)
-    return proc.pid
-
-
-def stop(pid: int, transaction: str) -> None:
-    """Stop the timer of `transaction`, making sure `pid` is still that timer."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return
-    if b"wizard.revert_timer" in cmdline and transaction.encode() in cmdline:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
 
 
 def watch(root: Root, transaction: str, *, poll: float = POLL) -> str:
     """Wait until the transaction is settled; roll it back if it must be. Returns the outcome."""
-    from wizard.apply import rollback
-    from wizard.system import System
-
     journal = Journal(root, transaction)
     while True:
         if not journal.path.exists():

@@ -5,7 +5,7 @@ the applied manifest, or from `--import/--answers`): its managed blocks
 (taken out, which also brings back the operator lines a block had commented
 out), the files it owns outright, the tunnel interfaces with their routes,
 the iptables rules, the heartbeat unit, the manifest itself. What the box was
-before the wizard comes from the journal's baseline (`wizard.journal.Baseline`):
+before the wizard comes from the journal's baseline (`wizard.engine.journal.Baseline`):
 sysctls go back to their value before the wizard first changed them (where
 nothing says, they are left alone and the step says so); a whole file that
 replaced the operator's own one is put back, bytes, mode and owner, instead
@@ -31,7 +31,7 @@ from rich.text import Text
 
 from wizard.apply import ApplyResult, StepEvent, apply_plan, needed
 from wizard.engine.files import dir_removable, removal_effect
-from wizard.journal import STATE_DIR, Baseline, baseline
+from wizard.engine.journal import STATE_DIR, Baseline, baseline
 from wizard.manifest import (
     MANIFEST_MODE,
     MANIFEST_PATH,
@@ -93,7 +93,7 @@ def build_uninstall_plan(
     Args:
         setup: what was applied (the manifest's, or the operator's inputs).
         state: reads each file as it is now, for the diffs.
-        base: the journal's baseline (`wizard.journal.baseline`).
+        base: the journal's baseline (`wizard.engine.journal.baseline`).
         root: where the baseline keeps the operator's replaced files.
         heartbeat_command: the command the applied heartbeat unit starts, so
             the unit file is recognised as the wizard's.

@@ -2,7 +2,7 @@
 
 Issue 9 item 4. `VPN_WIZARD_FS_KILL_AT=N` SIGKILLs the process right before
 its Nth file-system change (mkdir, temporary file, write, rename, unlink,
-journal record; see `wizard.system.files.checkpoint`), so over N = 0, 1, ...
+journal record; see `wizard.system.crash.checkpoint`), so over N = 0, 1, ...
 until the apply completes, the kill lands between every two operations -
 between writing a temporary file and renaming it included. After each kill
 `vpn-wizard rollback` must bring the root back byte-, mode- and owner-exact
@@ -28,7 +28,7 @@ from seed_setup import SEED_PSKS
 from tally import tried
 
 from wizard.apply import KILL_AT_ENV
-from wizard.journal import transactions
+from wizard.engine.journal import transactions
 from wizard.system.paths import Root
 
 KILLED = -9

@@ -97,7 +97,7 @@ def main() -> int:
 
     import wizard.cli  # noqa: F401 - the import the children share
     from wizard.commands import apply as _apply  # noqa: F401
-    from wizard.journal import transactions
+    from wizard.engine.journal import transactions
     from wizard.system import netlink as _netlink  # noqa: F401
     from wizard.system.paths import Root
 

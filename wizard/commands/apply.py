@@ -70,7 +70,8 @@ def wait_for_confirmation(run: ApplyRun, transaction: str) -> Outcome:
     say(f"Applied (transaction {transaction}). Keep these changes? Run 'vpn-wizard confirm'"
         + (" or type 'yes' here" if interactive else "")
         + f" within {run.confirm_timeout or 0:.0f} s, otherwise everything is rolled back.")
-    if boot.armed(run.root):  # say every file the wizard writes, this one included
+    # Say every file the wizard writes, this one included.
+    if boot.armed(run.root, boot_unit.UNIT, boot_unit.WANTS_LINK):
         say(f"Until then a power loss rolls back too: {boot_unit.UNIT} is in place, and is "
             "removed again on confirm or rollback.")
 

@@ -6,7 +6,7 @@ import argparse
 
 from wizard.apply import confirm, rollback
 from wizard.commands.common import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, needs_root, printer, say
-from wizard.journal import JournalError
+from wizard.engine.journal import JournalError
 from wizard.system import System
 from wizard.system.paths import Root
 

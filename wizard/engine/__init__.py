@@ -3,6 +3,8 @@
 Modules, one job each:
 
 * `records`     - the typed undo records the journal holds, and their strict reader;
+* `journal`     - the on-disk transaction log (steps, undo records, states) and the lock;
+* `timer`       - starting and stopping the detached revert timer (`wizard.revert_timer`);
 * `base`        - the adapter contract and what an action's preparation returns;
 * `adapters`    - one adapter per command family: look, do, undo, preview the undo;
 * `files`       - the file family (write, take out, restore, rmdir) and uninstall's decision;

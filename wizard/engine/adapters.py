@@ -22,6 +22,7 @@ from wizard.engine.base import (
     Adapter,
     Prepared,
 )
+from wizard.engine.journal import Journal
 from wizard.engine.records import (
     AddrDelUndo,
     DaemonReloadUndo,
@@ -39,7 +40,6 @@ from wizard.engine.records import (
     UnitEnableUndo,
     UnitUndo,
 )
-from wizard.journal import Journal
 from wizard.operations import (
     AddIptablesRule,
     AddPeerAddress,

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from wizard.engine.journal import Journal
 from wizard.engine.records import UndoRecord
-from wizard.journal import Journal
 from wizard.system import System
 
 PHASE_NOW, PHASE_DAEMON_RELOAD, PHASE_UNIT_RESTART, PHASE_STRONGSWAN, PHASE_SWANCTL = range(5)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wizard.blocks import block_ids, insert_block, remove_block
 from wizard.engine.base import ActionContext, Adapter, Prepared
+from wizard.engine.journal import Journal
 from wizard.engine.records import FileUndo, NoUndo
-from wizard.journal import Journal
 from wizard.operations import RemoveDir
 from wizard.plan import markers_ok
 from wizard.plan_types import FileChange, FileRemoval
-from wizard.render.blocks import block_ids, insert_block, remove_block
 from wizard.system import System
 from wizard.system.files import FileState, kept_mode
 from wizard.system.paths import Root

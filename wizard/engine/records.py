@@ -1,7 +1,7 @@
 """Typed undo records: what the journal says about how to put one action back.
 
 An "intent" record in the journal carries one of these, written before the
-action it undoes (see `wizard.journal`). Each is a frozen dataclass with a
+action it undoes (see `wizard.engine.journal`). Each is a frozen dataclass with a
 `KIND` tag; `to_json` writes the tag and the fields, `from_json` reads them
 back checking every key and every type, and refuses anything else with an
 `UndoRecordError` naming the journal entry. A rollback (possibly in another

@@ -13,7 +13,7 @@ order - an action that failed halfway included, since every undo is harmless
 when there is nothing to undo. The daemons (strongSwan, systemd) are
 restarted last, once their configuration is back. A process killed anywhere
 leaves a journal `vpn-wizard rollback` can finish the job from (see
-`wizard.journal`); a journal entry this version cannot read stops the
+`wizard.engine.journal`); a journal entry this version cannot read stops the
 rollback before it changes anything, with a sentence naming the entry.
 
 When a plan that carries its setup is kept (confirmed, or applied without a
@@ -32,8 +32,7 @@ from typing import Literal
 
 from wizard.engine.actions import Action, undoer_for
 from wizard.engine.base import ActionContext
-from wizard.engine.records import UndoRecord, UndoRecordError, from_json, to_json
-from wizard.journal import (
+from wizard.engine.journal import (
     Journal,
     JournalError,
     NullJournal,
@@ -41,10 +40,12 @@ from wizard.journal import (
     settle,
     unfinished,
 )
+from wizard.engine.records import UndoRecord, UndoRecordError, from_json, to_json
+from wizard.engine.timer import spawn, stop
 from wizard.manifest import MANIFEST_MODE, MANIFEST_PATH, restamp
 from wizard.plan_types import FileChange
+from wizard.render import boot_guard as boot_unit
 from wizard.render.heartbeat import DEFAULT_COMMAND
-from wizard.revert_timer import spawn, stop
 from wizard.secret import Secret, redact
 from wizard.system import HostError, System, boot
 from wizard.system.executable import vpn_wizard_command
@@ -389,13 +390,14 @@ def undo_journal(
 def _arm_boot_guard(system: System) -> None:
     """While a confirmation is pending, a power loss must not keep the changes (boot_guard)."""
     if boot.can_arm(system):
-        boot.arm(system.root, vpn_wizard_command(DEFAULT_COMMAND))
+        boot.arm(system.root, boot_unit.UNIT, boot_unit.WANTS_LINK,
+                 boot_unit.unit(vpn_wizard_command(DEFAULT_COMMAND)))
 
 
 def _disarm_boot_guard(system: System) -> None:
     """The transaction is settled: the boot guard has nothing left to guard."""
-    if not system.dry_run and boot.armed(system.root):
-        boot.disarm(system.root)
+    if not system.dry_run and boot.armed(system.root, boot_unit.UNIT, boot_unit.WANTS_LINK):
+        boot.disarm(system.root, boot_unit.UNIT, boot_unit.WANTS_LINK)
 
 
 # --------------------------------------------------------------------------- after apply

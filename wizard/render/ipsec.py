@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from wizard.blocks import ManagedBlock, lines_outside_blocks
 from wizard.model import Setup, Tunnel
-from wizard.render.blocks import ManagedBlock, lines_outside_blocks
 
 IPSEC_CONF = "/etc/ipsec.conf"
 IPSEC_SECRETS = "/etc/ipsec.secrets"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from wizard.blocks import ManagedBlock
 from wizard.model import Setup, Tunnel
 from wizard.render import interface, sysctl
-from wizard.render.blocks import ManagedBlock
 
 RC_LOCAL = "/etc/rc.local"
 INTERFACES = "/etc/network/interfaces"

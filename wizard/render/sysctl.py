@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from wizard.blocks import ManagedBlock
 from wizard.model import Setup, Tunnel
 from wizard.operations import SetSysctl
-from wizard.render.blocks import ManagedBlock
 
 SYSCTL_CONF = "/etc/sysctl.conf"
 

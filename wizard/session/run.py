@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from wizard.apply import ApplyResult, StepEvent, apply_plan, confirm, rollback
-from wizard.journal import Journal
+from wizard.engine.journal import Journal
 from wizard.model import Setup
 from wizard.plan_types import Plan
 from wizard.preflight import preflight

@@ -88,6 +88,11 @@ class System:
         log: list[str] = []
         if not root.is_host:
             return cls._simulated(root, log, writable=True)
+        # The adapters of each kind of System load when that kind is built: the real
+        # ones bring strongSwan's vici reader (and, through it, the status value
+        # types, whose package imports the core's readers, which import this
+        # package), the simulated one the same; at module level that chain would
+        # run inside this package's own import. Also keeps `import wizard.system` light.
         from wizard.system.iptables import CommandIptables
         from wizard.system.netlink import NetlinkLinks
         from wizard.system.strongswan import IpsecStrongswan
@@ -102,7 +107,7 @@ class System:
     @classmethod
     def recording(cls, root: Root) -> System:
         """Reads `root` (and, on `/`, the live kernel); writes nothing anywhere."""
-        from wizard.system import recording as rec
+        from wizard.system import recording as rec  # see `real`: built on demand
 
         inner = cls.real(root) if root.is_host else cls._simulated(root, [], writable=False)
         log: list[str] = []
@@ -123,7 +128,7 @@ class System:
 
     @classmethod
     def _simulated(cls, root: Root, log: list[str], *, writable: bool) -> System:
-        from wizard.system import simulated as sim
+        from wizard.system import simulated as sim  # see `real`: built on demand
 
         state = sim.SimState(root, writable=writable)
         return cls(

@@ -19,21 +19,23 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from wizard.render import boot_guard as render
 from wizard.system import System
 from wizard.system.base import Strongswan, Systemd, run_argv
 from wizard.system.files import atomic_write, fsync_dir
 from wizard.system.paths import Root
 
+# The unit's text and where it goes are the product's (`wizard.render.boot_guard`):
+# callers hand them in, so this module only puts files in place.
 
-def _link(root: Root) -> Path:
+
+def _link(root: Root, link: str) -> Path:
     """The enable link's local path; not through `Root.path`, which would follow it."""
-    return root.path(os.path.dirname(render.WANTS_LINK)) / os.path.basename(render.WANTS_LINK)
+    return root.path(os.path.dirname(link)) / os.path.basename(link)
 
 
-def armed(root: Root) -> bool:
-    """Whether the guard is installed and enabled under `root`."""
-    return root.path(render.UNIT).exists() or _link(root).is_symlink()
+def armed(root: Root, unit: str, link: str) -> bool:
+    """Whether the guard's `unit` is installed, or enabled by `link`, under `root`."""
+    return root.path(unit).exists() or _link(root, link).is_symlink()
 
 
 def can_arm(system: System) -> bool:
@@ -43,30 +45,31 @@ def can_arm(system: System) -> bool:
             and system.systemd.unavailable() is None)
 
 
-def arm(root: Root, command: str) -> None:
-    """Install and enable the unit, durably (it matters only after a power loss)."""
-    unit = root.path(render.UNIT)
-    unit.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(unit, render.unit(command).encode(), 0o644, 0, 0)
-    link = _link(root)
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink():
-        tmp = link.with_name(f".{link.name}.new")
+def arm(root: Root, unit: str, link: str, text: str) -> None:
+    """Install `text` as `unit` and enable it by `link`, durably (it matters only after a
+    power loss)."""
+    local = root.path(unit)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(local, text.encode(), 0o644, 0, 0)
+    enable = _link(root, link)
+    enable.parent.mkdir(parents=True, exist_ok=True)
+    if not enable.is_symlink():
+        tmp = enable.with_name(f".{enable.name}.new")
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        tmp.symlink_to(render.UNIT)
-        os.replace(tmp, link)
-    fsync_dir(link.parent)
+        tmp.symlink_to(unit)
+        os.replace(tmp, enable)
+    fsync_dir(enable.parent)
 
 
-def disarm(root: Root) -> None:
+def disarm(root: Root, unit: str, link: str) -> None:
     """Remove the unit and its link; nothing else of the wizard's is touched."""
-    for local in (_link(root), root.path(render.UNIT)):
+    for local in (_link(root, link), root.path(unit)):
         if local.exists() or local.is_symlink():
             local.unlink()
             fsync_dir(local.parent)
     with contextlib.suppress(OSError):  # systemd created it for us, or it held only our link
-        root.path(os.path.dirname(render.WANTS_LINK)).rmdir()
+        root.path(os.path.dirname(link)).rmdir()
 
 
 def boot_time() -> float:

@@ -6,7 +6,7 @@ fsync of the directory: after a power cut the file is either the old one or
 the new one, never a mix, and never briefly world-readable (a secrets file
 is 0600 from its first byte).
 
-Every path is walked one component at a time from the root with directory
+Every path is walked (`wizard.system.paths`) one component at a time from the root with directory
 file descriptors (`openat` with O_NOFOLLOW): a symbolic link, a FIFO, a
 device or a directory where the plan expects a directory or a regular file
 is refused with a `TargetFileError` naming it, at any depth under the root,
@@ -15,8 +15,8 @@ planted between preview and apply is refused too). Nothing is ever read for
 a rewrite, written, chmodded or removed through a link.
 
 Crash testing: every operation that changes the file system (here and in
-`wizard.journal`) first passes `checkpoint`, which can SIGKILL the process
-at the Nth such operation (`VPN_WIZARD_FS_KILL_AT=N`), so a test can kill an
+`wizard.engine.journal`) first passes `wizard.system.crash.checkpoint`, which
+can SIGKILL the process at the Nth such operation (`VPN_WIZARD_FS_KILL_AT=N`), so a test can kill an
 apply between any two of them - between writing a temporary file and
 renaming it included - and prove that `rollback` leaves nothing behind.
 """
@@ -24,68 +24,23 @@ renaming it included - and prove that `rollback` leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import signal
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from wizard.system.paths import Root, TargetFileError
-
-FS_KILL_AT_ENV = "VPN_WIZARD_FS_KILL_AT"
-"""Crash injection: SIGKILL at the Nth file-system change (0-based); "raise:N" raises FsCrash."""
+from wizard.system.crash import FsCrash, checkpoint
+from wizard.system.paths import (
+    FileState,
+    Root,
+    TargetFileError,
+    lstat_at,
+    parent_dir,
+    read_state,
+    refusal,
+    target_components,
+)
 
 TMP_SUFFIX = ".vpn-wizard-tmp"
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_fs_ops = 0
-
-
-class FsCrash(BaseException):
-    """Stands in for SIGKILL at a file-system operation in in-process tests (no handler runs)."""
-
-
-def checkpoint(op: str) -> None:
-    """Count one file-system change about to happen; die here if the crash hook says so."""
-    global _fs_ops
-    index = _fs_ops
-    _fs_ops += 1
-    point = os.environ.get(FS_KILL_AT_ENV)
-    if not point:
-        return
-    if point.startswith("raise:"):
-        if point[6:].isdigit() and int(point[6:]) == index:
-            raise FsCrash(f"{op} (file-system operation {index})")
-    elif point.isdigit() and int(point) == index:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def reset_fs_ops() -> None:
-    """Start counting file-system operations from 0 (a forked test child does this)."""
-    global _fs_ops
-    _fs_ops = 0
-
-
-def fs_ops() -> int:
-    """How many file-system changes this process made so far."""
-    return _fs_ops
-
-
-@dataclass(frozen=True)
-class FileState:
-    """A file's bytes and metadata, or its absence (`data is None`)."""
-
-    data: bytes | None
-    mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
-
-    @property
-    def exists(self) -> bool:
-        return self.data is not None
-
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or unlink inside `path` durable."""
@@ -96,132 +51,6 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def describe_file_type(mode: int) -> str:
-    """What a non-regular file is, in an operator's words, for a refusal that says what is there."""
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
-def _refusal(target: str, st: os.stat_result, name: str, dir_fd: int, want: str) -> TargetFileError:
-    what = describe_file_type(st.st_mode)
-    if stat.S_ISLNK(st.st_mode):
-        with contextlib.suppress(OSError):
-            what += f" (to {os.readlink(name, dir_fd=dir_fd)})"
-    return TargetFileError(
-        target,
-        f"is {what}, where the wizard expects {want}; it never reads or writes through links "
-        "or special files",
-        "replace it with a real " + ("directory" if want == "a directory" else "file")
-        + " (or remove it), then run the wizard again",
-    )
-
-
-def _components(target: str) -> list[str]:
-    Root.check_target(target)
-    return [p for p in target.split("/") if p]
-
-
-@contextlib.contextmanager
-def parent_dir(
-    root: Root, target: str, *, create: bool = False, created: list[str] | None = None
-) -> Iterator[int | None]:
-    """A descriptor of `target`'s directory, walked from the root without following links.
-
-    Yields None when a directory on the way is missing (and `create` is off).
-    With `create`, missing directories are made (0755) and appended to
-    `created`. A link or a non-directory on the way raises TargetFileError.
-    """
-    parts = _components(target)
-    try:
-        fd = os.open(root.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        if create:
-            raise
-        yield None  # no root yet: nothing under it exists
-        return
-    try:
-        walked = ""
-        for name in parts[:-1]:
-            walked += "/" + name
-            try:
-                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:
-                if not create:
-                    yield None
-                    return
-                checkpoint(f"mkdir {walked}")
-                os.mkdir(name, 0o755, dir_fd=fd)
-                os.fsync(fd)
-                if created is not None:
-                    created.append(walked)
-                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            if not stat.S_ISDIR(st.st_mode):
-                raise _refusal(walked, st, name, fd, "a directory")
-            try:
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
-            except OSError as err:  # swapped for a link since the lstat
-                if err.errno in (errno.ELOOP, errno.ENOTDIR):
-                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    raise _refusal(walked, st, name, fd, "a directory") from None
-                raise
-            os.close(fd)
-            fd = child
-        yield fd
-    finally:
-        os.close(fd)
-
-
-def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
-    try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-
-
-def read_state(root: Root, target: str) -> FileState:
-    """A regular file's bytes and metadata at `target`, or absent; refuses anything else."""
-    name = _components(target)[-1]
-    with parent_dir(root, target) as dfd:
-        if dfd is None:
-            return FileState(None)
-        st = _lstat(name, dfd)
-        if st is None:
-            return FileState(None)
-        if not stat.S_ISREG(st.st_mode):
-            raise _refusal(target, st, name, dfd, "a regular file")
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                         dir_fd=dfd)
-        except FileNotFoundError:
-            return FileState(None)
-        except OSError as err:
-            if err.errno == errno.ELOOP:
-                raise _refusal(target, os.stat(name, dir_fd=dfd, follow_symlinks=False),
-                               name, dfd, "a regular file") from None
-            raise
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise _refusal(target, st, name, dfd, "a regular file")
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
-    return FileState(b"".join(chunks), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-
-
 def tmp_name(name: str) -> str:
     """The temporary file's name beside `name` (fixed, so a rollback can find it)."""
     return f".{name}{TMP_SUFFIX}"
@@ -229,7 +58,7 @@ def tmp_name(name: str) -> str:
 
 def _unlink_regular(name: str, dfd: int) -> bool:
     """Remove `name` in `dfd` if it is a regular file (never a link's target)."""
-    st = _lstat(name, dfd)
+    st = lstat_at(name, dfd)
     if st is None or not stat.S_ISREG(st.st_mode):
         return False
     checkpoint(f"unlink {name}")
@@ -243,9 +72,9 @@ def _write_in(
 ) -> None:
     tmp = tmp_name(name)
     _unlink_regular(tmp, dfd)
-    st = _lstat(name, dfd)
+    st = lstat_at(name, dfd)
     if st is not None and not stat.S_ISREG(st.st_mode):
-        raise _refusal(target, st, name, dfd, "a regular file")
+        raise refusal(target, st, name, dfd, "a regular file")
     checkpoint(f"create {tmp}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                  mode & 0o7777, dir_fd=dfd)
@@ -267,10 +96,10 @@ def _write_in(
                 os.unlink(tmp, dir_fd=dfd)
         raise
     os.close(fd)
-    st = _lstat(name, dfd)  # planted since the first look?
+    st = lstat_at(name, dfd)  # planted since the first look?
     if st is not None and not stat.S_ISREG(st.st_mode):
         os.unlink(tmp, dir_fd=dfd)
-        raise _refusal(target, st, name, dfd, "a regular file")
+        raise refusal(target, st, name, dfd, "a regular file")
     checkpoint(f"rename {tmp}")
     os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
     os.fsync(dfd)
@@ -341,7 +170,7 @@ class Files:
 
         A link or a non-directory on the way raises TargetFileError.
         """
-        parts = _components(path)[:-1]
+        parts = target_components(path)[:-1]
         missing: list[str] = []
         walked = ""
         base = self.root.root
@@ -365,28 +194,28 @@ class Files:
     ) -> None:
         """Atomically write `path`, creating missing directories (0755); never through a link."""
         self.log.append(f"write {path} ({mode:04o})")
-        name = _components(path)[-1]
+        name = target_components(path)[-1]
         with parent_dir(self.root, path, create=True) as dfd:
             assert dfd is not None
             _write_in(dfd, path, name, data, mode, uid, gid)
 
     def remove(self, path: str) -> None:
         """Delete the regular file `path` if it exists, durably; a link there is refused."""
-        name = _components(path)[-1]
+        name = target_components(path)[-1]
         with parent_dir(self.root, path) as dfd:
             if dfd is None:
                 return
-            st = _lstat(name, dfd)
+            st = lstat_at(name, dfd)
             if st is None:
                 return
             if not stat.S_ISREG(st.st_mode):
-                raise _refusal(path, st, name, dfd, "a regular file")
+                raise refusal(path, st, name, dfd, "a regular file")
             self.log.append(f"rm {path}")
             _unlink_regular(name, dfd)
 
     def remove_tmp(self, path: str) -> None:
         """Delete the temporary file a write of `path` left when it was killed, if any."""
-        name = _components(path)[-1]
+        name = target_components(path)[-1]
         with contextlib.suppress(TargetFileError), parent_dir(self.root, path) as dfd:
             if dfd is not None and _unlink_regular(tmp_name(name), dfd):
                 self.log.append(f"rm {posixdir(path)}/{tmp_name(name)}")
@@ -394,12 +223,12 @@ class Files:
     def remove_empty_dirs(self, dirs: list[str]) -> None:
         """Remove directories a write created, innermost first, if nothing else is in them."""
         for directory in reversed(dirs):
-            name = _components(directory)[-1]
+            name = target_components(directory)[-1]
             with contextlib.suppress(OSError, TargetFileError), \
                     parent_dir(self.root, directory) as dfd:
                 if dfd is None:
                     continue
-                st = _lstat(name, dfd)
+                st = lstat_at(name, dfd)
                 if st is None or not stat.S_ISDIR(st.st_mode):
                     continue
                 checkpoint(f"rmdir {directory}")

@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from wizard.system.files import describe_file_type
+from wizard.system.paths import describe_file_type
 
 MAX_INPUT_BYTES = 1024 * 1024
 """The cap on any input file or pasted text: an AWS configuration is a few kilobytes

@@ -29,6 +29,7 @@ from wizard.system.base import (
     Sysctl,
     Systemd,
 )
+from wizard.system.vici_source import initiate_command, terminate_command
 
 
 def _line(*argv: object) -> str:
@@ -154,13 +155,9 @@ class RecordingStrongswan:
         self.log.append("systemctl stop strongswan")
 
     def initiate(self, name: str) -> None:
-        from wizard.system.vici_source import initiate_command
-
         self.log.append(initiate_command(name))
 
     def terminate(self, name: str) -> None:
-        from wizard.system.vici_source import terminate_command
-
         self.log.append(terminate_command(name))
 
 

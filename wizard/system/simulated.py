@@ -24,6 +24,7 @@ from ipaddress import IPv4Interface
 from typing import Any
 
 from wizard.status.model import IkeSa, LinkStatus, Route, StrongswanReading
+from wizard.swanctl_syntax import ParseError, defined_connections
 from wizard.system.base import Address, HostError, LinkInfo, VtiInfo
 from wizard.system.files import atomic_write
 from wizard.system.paths import Root
@@ -307,8 +308,6 @@ class SimStrongswan:
         return set(state.get("vici_conns", [])) if state["running"] else None
 
     def load_swanctl(self, conns: Sequence[str], *, restart: bool, timeout: float = 30.0) -> None:
-        from wizard.render.swanctl import ParseError, defined_connections
-
         if not self.swanctl_installed():
             raise HostError("swanctl: command not found (install strongswan-swanctl)")
         if restart:

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Sequence
 
+from wizard.system import vici_source
 from wizard.system.base import CommandTimeout, HostError, run_argv
 from wizard.system.swanctl import Swanctl
 
@@ -95,11 +96,7 @@ class IpsecStrongswan:
         self.vici.stop()
 
     def initiate(self, name: str) -> None:
-        from wizard.system import vici_source
-
         vici_source.control("initiate", name, self.log)
 
     def terminate(self, name: str) -> None:
-        from wizard.system import vici_source
-
         vici_source.control("terminate", name, self.log)

@@ -61,7 +61,8 @@ from wizard.engine.records import (
     UndoRecordError,
     from_json,
 )
-from wizard.system.files import atomic_write, checkpoint, fsync_dir
+from wizard.system.crash import checkpoint
+from wizard.system.files import atomic_write, fsync_dir
 from wizard.system.paths import Root
 
 STATE_DIR = "/var/lib/vpn-wizard"
