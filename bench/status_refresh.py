@@ -31,8 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wizard.status import Expected, ExpectedTunnel, expected_on_box
+from wizard.status.desired import expected_on_box
 from wizard.status.live import LiveStatus
+from wizard.status.model import Expected, ExpectedTunnel
 from wizard.system.paths import Root
 
 
@@ -61,7 +62,7 @@ def _stand_in() -> Expected:
 def _expected(args: argparse.Namespace) -> tuple[Expected, str]:
     if args.answers:
         from wizard import inputs
-        from wizard.status import expected_from_setup
+        from wizard.status.desired import expected_from_setup
 
         loaded = inputs.load(None, args.answers, Root("/"))
         return expected_from_setup(loaded.setup), f"the tunnels of {args.answers}"

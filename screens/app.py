@@ -41,8 +41,10 @@ from wizard.preflight import host_checks
 from wizard.questions import Question, Value
 from wizard.safe_text import printable
 from wizard.session import ApplyRun, HostDefaults, Outcome, Session
-from wizard.status import Expected, StatusSource, expected_from_setup
+from wizard.status.desired import expected_from_setup
 from wizard.status.live import open_status
+from wizard.status.model import Expected
+from wizard.status.sources import StatusSource
 from wizard.system.host import HostFacts, probe
 from wizard.system.interfaces import HostInterface
 from wizard.system.netlink import read_interfaces

@@ -17,7 +17,7 @@ from wizard.model import Problem, Setup
 from wizard.plan_types import Plan
 from wizard.questions import Question, Value
 from wizard.session import ApplyRun, Outcome, Session
-from wizard.status import StatusSource
+from wizard.status.sources import StatusSource
 from wizard.system.paths import Root
 
 

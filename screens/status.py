@@ -44,18 +44,15 @@ from textual.widgets import Footer, Sparkline, Static
 
 from screens.dialogs import ConfirmDialog, HelpDialog
 from screens.safe import TerminalSafeFilter
-from wizard.status import (
-    EventSource,
-    StatusSnapshot,
-    StatusSource,
-    TunnelControls,
-    TunnelStatus,
+from wizard.status.diagnosis import (
     carrier,
     diagnose,
     heartbeat_silence_limit,
     human_duration,
     ping_counts,
 )
+from wizard.status.model import StatusSnapshot, TunnelStatus
+from wizard.status.sources import EventSource, StatusSource, TunnelControls
 
 HISTORY = 60
 """Traffic samples kept per tunnel for its sparkline (five minutes at the default interval)."""

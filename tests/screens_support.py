@@ -18,7 +18,7 @@ from textual.widgets import Input
 from screens.app import WizardApp
 from wizard.model import Setup
 from wizard.render.heartbeat import DEFAULT_COMMAND
-from wizard.status import StatusSource
+from wizard.status.sources import StatusSource
 from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root

@@ -24,14 +24,9 @@ from typing import Any
 from wizard.heartbeat import HeartbeatState, TargetState
 from wizard.model import Choices, Connection, Setup, Tunnel
 from wizard.secret import Secret
-from wizard.status import (
-    Expected,
-    LinkStatus,
-    Route,
-    StatusSnapshot,
-    build_snapshot,
-    expected_from_setup,
-)
+from wizard.status.assembly import build_snapshot
+from wizard.status.desired import expected_from_setup
+from wizard.status.model import Expected, LinkStatus, Route, StatusSnapshot
 from wizard.system.statusall import parse_statusall
 from wizard.system.vici_source import sas_from_events
 

@@ -44,19 +44,11 @@ from wizard.commands.status import (
 from wizard.manifest import MANIFEST_PATH, AppliedManifest, manifest_text
 from wizard.model import Setup
 from wizard.plan import build_plan
-from wizard.status import (
-    DRY_RUN_FINDING,
-    Expected,
-    ExpectedTunnel,
-    IkeSa,
-    Target,
-    best_ike,
-    build_snapshot,
-    diagnose,
-    human_duration,
-    snapshot_json,
-)
+from wizard.status.assembly import best_ike, build_snapshot
+from wizard.status.diagnosis import DRY_RUN_FINDING, diagnose, human_duration
+from wizard.status.document import snapshot_json
 from wizard.status.live import LiveStatus, open_status
+from wizard.status.model import Expected, ExpectedTunnel, IkeSa, Target
 from wizard.system import System, iptables_status, netlink_status, statusall, vici_source
 from wizard.system.paths import Root
 from wizard.system.simulated import SimStatusReaders
@@ -612,7 +604,7 @@ def test_vti_missing_mangle_rule_missing_and_key_mismatch() -> None:
 
 
 def test_updown_mode_expects_no_vti_while_down() -> None:
-    from wizard.status import expected_from_setup
+    from wizard.status.desired import expected_from_setup
 
     expected = expected_from_setup(lab_setup(mode="updown"))
     links = links_up()

@@ -21,7 +21,7 @@ from status_fixtures import (
 
 from screens.dialogs import ConfirmDialog
 from screens.status import StatusApp, StatusScreen, TunnelPanel
-from wizard.status import StatusSnapshot, Target
+from wizard.status.model import StatusSnapshot, Target
 
 SIZE = (120, 36)
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots" / "test_status_screen"
@@ -310,8 +310,8 @@ class NetlinkOnlyReaders:
 @pytest.mark.asyncio
 async def test_first_frame_reads_netlink_as_truly_as_the_tenth(tmp_path: Path) -> None:
     """No "event loop is already running" on the first reading, however the panel reads it."""
-    from wizard.status import Expected, ExpectedTunnel
     from wizard.status.live import LiveStatus
+    from wizard.status.model import Expected, ExpectedTunnel
 
     source = LiveStatus(Expected((ExpectedTunnel("lo"),), "answers"),
                         readers=NetlinkOnlyReaders(), heartbeat_file=str(tmp_path / "none"))

@@ -60,7 +60,7 @@ def _wait_status(
 EVENT_LOGGER = f"""
 import sys, threading, time
 sys.path.insert(0, {str(REPO)!r})
-from wizard.status import Expected
+from wizard.status.model import Expected
 from wizard.status.live import LiveStatus
 source = LiveStatus(Expected())
 stop = threading.Event()

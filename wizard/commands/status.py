@@ -29,19 +29,12 @@ from typing import TextIO
 from wizard import inputs
 from wizard.manifest import ManifestError
 from wizard.safe_text import printable
-from wizard.status import (
-    Expected,
-    StatusSnapshot,
-    StatusSource,
-    carrier,
-    diagnose,
-    expected_from_setup,
-    expected_on_box,
-    human_duration,
-    ping_counts,
-    snapshot_json,
-)
+from wizard.status.desired import expected_from_setup, expected_on_box
+from wizard.status.diagnosis import carrier, diagnose, human_duration, ping_counts
+from wizard.status.document import snapshot_json
 from wizard.status.live import LiveStatus, open_status
+from wizard.status.model import Expected, StatusSnapshot
+from wizard.status.sources import StatusSource
 from wizard.system.paths import Root
 
 EXIT_UP = 0

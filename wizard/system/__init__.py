@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wizard.system import recording as rec
+from wizard.system import simulated as sim
 from wizard.system.base import (
     Address,
     HostError,
@@ -39,7 +41,12 @@ from wizard.system.base import (
 from wizard.system.files import Files, FileState, RecordingFiles
 from wizard.system.host import HostFacts, probe
 from wizard.system.interfaces import HostInterface
+from wizard.system.iptables import CommandIptables
+from wizard.system.netlink import NetlinkLinks
 from wizard.system.paths import Root
+from wizard.system.strongswan import IpsecStrongswan
+from wizard.system.sysctl import ProcSysctl
+from wizard.system.systemd import Systemctl
 
 __all__ = [
     "Address",
@@ -88,17 +95,6 @@ class System:
         log: list[str] = []
         if not root.is_host:
             return cls._simulated(root, log, writable=True)
-        # The adapters of each kind of System load when that kind is built: the real
-        # ones bring strongSwan's vici reader (and, through it, the status value
-        # types, whose package imports the core's readers, which import this
-        # package), the simulated one the same; at module level that chain would
-        # run inside this package's own import. Also keeps `import wizard.system` light.
-        from wizard.system.iptables import CommandIptables
-        from wizard.system.netlink import NetlinkLinks
-        from wizard.system.strongswan import IpsecStrongswan
-        from wizard.system.sysctl import ProcSysctl
-        from wizard.system.systemd import Systemctl
-
         return cls(
             root, Files(root, log), NetlinkLinks(log), ProcSysctl(log), CommandIptables(log),
             IpsecStrongswan(log), Systemctl(log), log,
@@ -107,8 +103,6 @@ class System:
     @classmethod
     def recording(cls, root: Root) -> System:
         """Reads `root` (and, on `/`, the live kernel); writes nothing anywhere."""
-        from wizard.system import recording as rec  # see `real`: built on demand
-
         inner = cls.real(root) if root.is_host else cls._simulated(root, [], writable=False)
         log: list[str] = []
         return cls(
@@ -128,8 +122,6 @@ class System:
 
     @classmethod
     def _simulated(cls, root: Root, log: list[str], *, writable: bool) -> System:
-        from wizard.system import simulated as sim  # see `real`: built on demand
-
         state = sim.SimState(root, writable=writable)
         return cls(
             root, Files(root, log), sim.SimLinks(state, log), sim.SimSysctl(state, log),
