@@ -17,12 +17,12 @@ from seed_setup import SEED_PSKS, seed_setup
 
 from wizard.apply import apply_plan, confirm, rollback
 from wizard.engine.journal import Journal, unfinished
-from wizard.engine.timer import stop
 from wizard.manifest import MANIFEST_PATH, parse_manifest
 from wizard.plan import build_plan
 from wizard.system import System
 from wizard.system.crash import FS_KILL_AT_ENV, FsCrash, reset_fs_ops
 from wizard.system.paths import Root
+from wizard.system.revert_process import stop
 
 COMMAND = "/opt/vpn-wizard/bin/vpn-wizard"
 

@@ -17,12 +17,12 @@ from applykit import answers_text, seeded_root, tree
 from wizard import boot_guard
 from wizard.apply import apply_plan, confirm
 from wizard.engine.journal import Journal, unfinished
-from wizard.engine.timer import stop
 from wizard.inputs import load
 from wizard.plan import build_plan
 from wizard.render import boot_guard as render
 from wizard.system import System, boot
 from wizard.system.paths import Root
+from wizard.system.revert_process import stop
 
 
 def _pending(base: Path) -> tuple[Root, Journal, dict[str, object]]:

@@ -332,7 +332,7 @@ def test_one_subprocess_helper() -> None:
     the status package's rework."""
     assert _modules_importing("subprocess") <= {
         "wizard/system/base.py",
-        "wizard/engine/timer.py",
+        "wizard/system/revert_process.py",
         "wizard/system/iptables_status.py",
         "wizard/system/statusall.py",
     }

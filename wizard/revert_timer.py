@@ -16,7 +16,7 @@ process group reaches it), and it watches the transaction's journal:
 `vpn-wizard confirm` records "confirmed" and then stops the timer; the lock
 makes confirm and revert mutually exclusive, so exactly one of them wins.
 
-The parent side (start it, stop it) is `wizard.engine.timer`; this module is
+The parent side (start it, stop it) is `wizard.system.revert_process`; this module is
 only the child, so it may use the engine without a cycle.
 
 Usage (started by the engine, not by people):

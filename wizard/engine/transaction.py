@@ -33,6 +33,7 @@ from typing import Literal
 from wizard.engine.actions import Action, undoer_for
 from wizard.engine.base import ActionContext
 from wizard.engine.journal import (
+    TRANSACTIONS,
     Journal,
     JournalError,
     NullJournal,
@@ -41,7 +42,6 @@ from wizard.engine.journal import (
     unfinished,
 )
 from wizard.engine.records import UndoRecord, UndoRecordError, from_json, to_json
-from wizard.engine.timer import spawn, stop
 from wizard.manifest import MANIFEST_MODE, MANIFEST_PATH, restamp
 from wizard.plan_types import FileChange
 from wizard.render import boot_guard as boot_unit
@@ -50,6 +50,7 @@ from wizard.secret import Secret, redact
 from wizard.system import HostError, System, boot
 from wizard.system.executable import vpn_wizard_command
 from wizard.system.paths import TargetFileError
+from wizard.system.revert_process import spawn, stop
 
 StepState = Literal["running", "done", "unchanged", "failed", "rolled-back"]
 
@@ -179,7 +180,8 @@ def run_actions(
             )
             timer_pid = None
             if confirm_timeout is not None:
-                timer_pid = spawn(system.root, journal.id)
+                timer_pid = spawn(system.root, journal.id,
+                                  f"{TRANSACTIONS}/{journal.id}/timer.log")
                 journal.record({"type": "timer", "pid": timer_pid})
                 _arm_boot_guard(system)
             runner = _Run(actions, system, journal, conns, secrets, step_ids, emit, events,

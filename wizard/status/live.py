@@ -35,6 +35,7 @@ from wizard.status.model import (
 )
 from wizard.status.sources import StatusReaders
 from wizard.system import System, iptables_status, netlink_status, statusall, vici_source
+from wizard.system.base import HostError
 from wizard.system.paths import Root
 from wizard.system.simulated import SimStatusReaders
 
@@ -73,7 +74,7 @@ class HostReaders:
             result = statusall.read_statusall()
         except FileNotFoundError:
             return "none", False, "not installed: no vici socket and no ipsec command", [], None
-        except (OSError, ValueError) as err:
+        except (HostError, OSError, ValueError) as err:
             return "ipsec statusall", False, f"ipsec statusall failed: {err}", [], None
         if not result.running:
             return "ipsec statusall", False, "", [], None

@@ -23,6 +23,8 @@ import subprocess
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Network
 
+from wizard.system.base import HostError, run_argv
+
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 SOURCE = "iptables -t mangle -S"
 
@@ -31,9 +33,8 @@ _IMPLICIT_MATCHES = {("-m", "tcp"), ("-m", "udp"), ("-m", "esp"), ("-m", "icmp")
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=15, check=False, stdin=subprocess.DEVNULL
-    )
+    """Through the one command helper (`run_argv`); reads only, so nothing is logged."""
+    return run_argv(argv, [], check=False, timeout=15)
 
 
 def _mark(value: str) -> str:
@@ -102,7 +103,7 @@ def read_mangle(run: Runner = _run, binary: str = "iptables") -> tuple[list[str]
         return None, f"{binary} is not installed"
     try:
         proc = run([binary, "-t", "mangle", "-S"])
-    except (OSError, subprocess.SubprocessError) as err:
+    except (HostError, OSError) as err:
         return None, f"{binary} -t mangle -S failed: {err}"
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()

@@ -28,7 +28,7 @@ MAIN_TABLE = 254
 
 
 def open_netlink() -> Any:
-    """A pyroute2 `IPRoute` socket; the only place one is made (the status readers aside).
+    """A pyroute2 `IPRoute` socket; the only place one is made (the status readers too ask here).
 
     pyroute2 is imported here, on first use, because importing it takes longer
     than the TUI's first frame; a caller that never touches netlink never pays.

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from wizard.status.model import LinkStatus, Route
+from wizard.system.netlink import open_netlink
 
 IFF_UP = 0x1
 MAIN_TABLE = 254
@@ -152,11 +153,7 @@ def read(names: Iterable[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
     wanted = tuple(names)
 
     def dump() -> tuple[dict[str, LinkStatus], list[Route]]:
-        # pyroute2 is imported when first needed: it takes longer to import
-        # than the wizard's first screen takes to draw.
-        from pyroute2 import IPRoute
-
-        with IPRoute() as ipr:
+        with open_netlink() as ipr:  # pyroute2 loads there, when first needed
             return assemble(
                 wanted,
                 ipr.get_links(),
@@ -185,13 +182,7 @@ def watch(
     The socket is polled with `select` so that `stop` is honoured within
     `poll` seconds; pyroute2's own `get()` would block until the next event.
     """
-    if socket_factory is None:
-        from pyroute2 import IPRoute  # imported when first needed, as in `read`
-
-        def socket_factory() -> Any:
-            return IPRoute()
-
-    ipr = off_the_event_loop(socket_factory)
+    ipr = off_the_event_loop(socket_factory or open_netlink)
     try:
         ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE)
         while not stop.is_set():

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wizard.status.model import ChildSa, IkeSa
+from wizard.system.base import run_argv
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _DELTA = r"(\d+) (second|minute|hour|day)s?"
@@ -191,9 +192,8 @@ Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=15, check=False, stdin=subprocess.DEVNULL
-    )
+    """Through the one command helper (`run_argv`); reads only, so nothing is logged."""
+    return run_argv(argv, [], check=False, timeout=15)
 
 
 def read_statusall(run: Runner = _run, binary: str = "ipsec") -> Statusall:

@@ -1,8 +1,9 @@
-"""The engine's handle on the revert timer: start it detached, stop it once confirmed.
+"""The revert timer's process: started detached, stopped once the changes are confirmed.
 
 The timer itself (`wizard.revert_timer`) runs in its own process and rolls back
-through the engine; keeping the parent side here lets the engine start it
-without importing the module that imports the engine.
+through the engine. Starting and stopping a process is a side effect on the
+host, so the engine asks here, saying where the timer's log goes; this module
+knows nothing of journals.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wizard.engine.journal import TRANSACTIONS
 from wizard.system.paths import Root
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 
 
-def spawn(root: Root, transaction: str) -> int:
-    """Start the detached timer for `transaction`; returns its pid."""
-    log_path = root.path(f"{TRANSACTIONS}/{transaction}/timer.log")
+def spawn(root: Root, transaction: str, log_target: str) -> int:
+    """Start the detached timer for `transaction`, its output in `log_target`; returns its pid."""
+    log_path = root.path(log_target)
     env = {k: v for k, v in os.environ.items() if not k.startswith("VPN_WIZARD_")}
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p
