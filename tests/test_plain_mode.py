@@ -220,6 +220,11 @@ def test_run_plain_dry_run_records_and_writes_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def _boxes(text: str) -> int:
+    """How many plan steps were printed: each is one box, its title inside it."""
+    return sum(line.startswith("╭") for line in text.splitlines())
+
+
 def test_plain_review_shows_the_plan_one_step_at_a_time(tmp_path: Path) -> None:
     """The review asks before each next step, and "skip to the end" stops showing them."""
     out = io.StringIO()
@@ -228,7 +233,7 @@ def test_plain_review_shows_the_plan_one_step_at_a_time(tmp_path: Path) -> None:
                      console=Console(file=out, width=120), host=lambda: CANNED_HOST,
                      interfaces=lambda: list(CANNED_INTERFACES))
     assert code == 0
-    shown = out.getvalue().count("╭─ ")
+    shown = _boxes(out.getvalue())
     asked = prompter.asked.count("review")
     assert asked == shown - 1 and shown >= 15, (asked, shown)  # one prompt between two steps
     assert "After a reboot:" in out.getvalue()
@@ -237,7 +242,7 @@ def test_plain_review_shows_the_plan_one_step_at_a_time(tmp_path: Path) -> None:
     skipping = TypingPrompter({"review": "end"})
     run_plain(args(root=str(tmp_path)), prompter=skipping, console=Console(file=out, width=120),
               host=lambda: CANNED_HOST, interfaces=lambda: list(CANNED_INTERFACES))
-    assert out.getvalue().count("╭─ ") == 1 and skipping.asked.count("review") == 1
+    assert _boxes(out.getvalue()) == 1 and skipping.asked.count("review") == 1
     assert "Nothing has been changed yet: this is a preview." in out.getvalue()
 
 
