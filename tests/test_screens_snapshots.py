@@ -314,3 +314,128 @@ def test_quit_dialog(snap_compare, tmp_path: Path) -> None:
 
 def test_save_dialog(snap_compare, tmp_path: Path) -> None:
     assert snap(snap_compare, tmp_path, "mode", pressing("ctrl+s"))
+
+
+# ---------------------------------------------------------------- every screen at both sizes
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+"""A console's size and a roomy one (issue 11): every screen is snapshotted and checked at both."""
+
+
+async def _paste_broken(pilot: Pilot) -> None:
+    """A damaged paste, so the Import step shows the importer's message."""
+    broken = (REPO / "examples" / "aws-strongswan-seed.txt").read_text(encoding="utf-8")
+    pilot.app.screen.query_one("#paste", TextArea).text = broken.replace(
+        "right=203.0.113.1", "right=203.0.113", 1)
+    await pilot.click("#load-paste")
+    await pilot.pause()
+
+
+async def _to_status(pilot: Pilot) -> None:
+    await _run_dry(pilot)
+    pilot.app.screen.query_one("#next", Button).press()
+    await pilot.pause()
+
+
+SCREENS: dict[str, tuple[str, tuple[Before, ...], dict[str, object]]] = {
+    "welcome": ("welcome", (), {}),
+    "import_empty": ("import", (), {"import_path": None}),
+    "import_loaded": ("import", (), {}),
+    "import_error": ("import", (_paste_broken,), {"import_path": None}),
+    "forwarding": ("forwarding", (), {}),
+    "tunnel1": ("tunnel1", (), {}),
+    "tunnel2": ("tunnel2", (), {}),
+    "mode": ("mode", (), {}),
+    "interfaces": ("interfaces", (), {}),
+    "vpc": ("vpc", (typing("#i-choices-vpc_cidrs", "10.0.0.0/16, 10.1.0.0/16"),), {}),
+    "persistence": ("persistence", (), {}),
+    "heartbeat": ("heartbeat", (), {}),
+    "review": ("review", (), {}),
+    "apply_dry_run": ("review", (_run_dry,), {}),
+    "status_step": ("review", (_to_status,), {}),
+    "help_dialog": ("tunnel1", (pressing("f1"),), {}),
+    "save_dialog": ("mode", (pressing("ctrl+s"),), {}),
+    "confirm_dialog": ("review", (clicking("#next"),), {}),
+    "quit_dialog": ("mode", (pressing("q"),), {}),
+}
+"""Every wizard step and dialog as the operator first meets it: (start step, actions, app kwargs)."""
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_every_screen(snap_compare, tmp_path: Path, screen: str, size: str) -> None:
+    start, actions, kw = SCREENS[screen]
+    assert snap(snap_compare, tmp_path, start, *actions, size=SIZES[size], **kw)
+
+
+PROSE_ELLIPSES = ("…or paste its text", "Dry run…", "Jump to a file or a warning…")
+"""Ellipses the wizard writes on purpose (a label, a button that opens a dialog, a
+placeholder); any other "…" on screen is Textual or Rich eliding a value that did not fit."""
+
+
+def _screen_lines(app: WizardApp) -> list[str]:
+    """The terminal's rows as the operator sees them (a dialog over its step included)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def _cut_widgets(app: WizardApp) -> list[str]:
+    """Widgets whose content does not fit their region and cannot be scrolled to, or that
+    reach past the terminal's right edge."""
+    width = app.size.width
+    wrong = []
+    for widget in app.screen.walk_children(with_self=True):
+        if not widget.display or not widget.region:
+            continue
+        name = f"{type(widget).__name__}#{widget.id}" if widget.id else type(widget).__name__
+        if widget.region.right > width:
+            wrong.append(f"{name} reaches column {widget.region.right} of {width}")
+        if not widget.is_scrollable:
+            continue
+        room, content = widget.scrollable_content_region.size, widget.virtual_size
+        if content.width > room.width and not widget.show_horizontal_scrollbar:
+            wrong.append(f"{name} is {content.width} wide in {room.width} columns, no scrollbar")
+        if content.height > room.height and not widget.show_vertical_scrollbar:
+            wrong.append(f"{name} is {content.height} high in {room.height} rows, no scrollbar")
+    return wrong
+
+
+async def _every_page(pilot: Pilot) -> list[str]:
+    """Every row of the step's scrolling body, page by page, so nothing below the fold hides."""
+    app = pilot.app
+    assert isinstance(app, WizardApp)
+    bodies = [body for body in app.screen.query("#body") if body.display]
+    lines = _screen_lines(app)
+    if not bodies:
+        return lines
+    body = bodies[0]
+    body.scroll_home(animate=False)
+    await pilot.pause()
+    for _ in range(200):
+        lines += _screen_lines(app)
+        if body.scroll_y >= body.max_scroll_y:
+            break
+        body.scroll_page_down(animate=False)
+        await pilot.pause()
+    return lines
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("size", sorted(SIZES))
+@pytest.mark.parametrize("screen", list(SCREENS))
+async def test_nothing_is_cut_off(tmp_path: Path, screen: str, size: str) -> None:
+    """No value elided with "…", no widget cropped without a scrollbar, and ^q Quit in the footer."""
+    start, actions, kw = SCREENS[screen]
+    app = make_app(tmp_path, start=start, **kw)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZES[size]) as pilot:
+        await step(start, *actions)(pilot)
+        assert _cut_widgets(app) == []
+        footer = _screen_lines(app)[-1]
+        assert "^q Quit" in footer, footer
+        lines = await _every_page(pilot)
+        elided = []
+        for line in lines:
+            for prose in PROSE_ELLIPSES:
+                line = line.replace(prose, "")
+            if "…" in line:
+                elided.append(line.rstrip())
+        assert elided == []
