@@ -307,7 +307,7 @@ class NoFilePrompter(TypingPrompter):
 
     def path(self, message: str, validate: Any) -> str:
         self.asked.append("import")
-        with keys(ENTER):
+        with keys(ENTER + "\x03"):  # Ctrl-C if the empty answer is refused: never wait
             return super().path(message, validate)
 
     def text(self, question_id: str, message: str, default: str, validate: Any, *,
