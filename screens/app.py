@@ -104,6 +104,8 @@ class WizardApp(StepNavigation, App[int]):
     import_error: _Shared[str | None] = _Shared()
     import_file: _Shared[Callable[..., bool]] = _Shared()
     import_text: _Shared[Callable[[str], bool]] = _Shared()
+    start_by_hand: _Shared[Callable[[], None]] = _Shared()
+    by_hand: _Shared[bool] = _Shared()
     field_value: _Shared[Callable[[Question], Value]] = _Shared()
     answer: _Shared[Callable[[str, Value], None]] = _Shared()
     active_drafts: _Shared[Callable[[], dict[str, str]]] = _Shared()

@@ -121,9 +121,8 @@ class StepScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         """Back on screen (a kept screen is shown again): show the model as it is now."""
         if self.wizard.setup is not None:
-            for field in self.fields():
-                if field.question.id not in self.wizard.drafts:
-                    field.set_value(self.wizard.field_value(field.question))
+            for field in self.fields():  # a draft shows its own text (or "" not entered yet)
+                field.set_value(self.wizard.field_value(field.question))
         self.refresh_state()
 
     def focus_first(self) -> None:

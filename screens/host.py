@@ -40,6 +40,8 @@ class StepHost(Protocol):
     import_error: str | None
     import_file: Callable[..., bool]
     import_text: Callable[[str], bool]
+    start_by_hand: Callable[[], None]
+    by_hand: bool
     field_value: Callable[[Question], Value]
     answer: Callable[[str, Value], None]
     step_problems: Callable[[str], list[Problem]]

@@ -57,6 +57,12 @@ def import_renderable(wizard: Session) -> RenderableType:
         return Group(*parts)
     if wizard.setup is None:
         return Text("No file loaded yet.", style="dim")
+    if wizard.by_hand:
+        return Group(
+            assemble(("Tunnels typed by hand", "bold green"),
+                     (": fill in every value at the Tunnel 1 and Tunnel 2 steps.", "green")),
+            text("Outside addresses, inside /30s and pre-shared keys are as the AWS console "
+                 "shows them (Download configuration is not needed).", style="dim"))
     parts = []
     origin = wizard.import_label or "the answers file"
     fmt = f" ({wizard.import_format} format)" if wizard.import_format else ""
@@ -83,6 +89,8 @@ class ImportScreen(StepScreen):
         yield Label("…or paste its text", classes="section")
         yield OrderedTextArea(id="paste", soft_wrap=False)
         yield Button("Load pasted text", id="load-paste", compact=True)
+        yield Label("…or, with only the AWS console's values", classes="section")
+        yield Button("Enter the tunnels by hand", id="by-hand", compact=True)
 
     def state_changed(self) -> None:
         self.query_one("#import-result", Static).update(import_renderable(self.wizard.session))
@@ -110,6 +118,14 @@ class ImportScreen(StepScreen):
             self.query_one("#import-path", Input).value = ""
         area.clear()  # the text holds the keys: never leave them on screen
         self.set_status("The pasted text was cleared from the screen.", "dim")
+        self.refresh_state()
+
+    @on(Button.Pressed, "#by-hand")
+    def _by_hand(self) -> None:
+        """Both tunnels empty, to type in at the next two steps with the same checks."""
+        self.wizard.start_by_hand()
+        self.query_one("#import-path", Input).value = ""
+        self.set_status("Type each tunnel's values at the Tunnel 1 and Tunnel 2 steps.", "green")
         self.refresh_state()
 
     def leave_reason(self) -> str | None:

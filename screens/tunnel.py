@@ -34,9 +34,15 @@ class TunnelScreen(StepScreen):
         assert setup is not None
         tunnel = setup.tunnels[self.index]
         origin = self.wizard.import_label or "the answers file"
-        yield Static(Text.assemble(
-            (f"{tunnel.name}", "bold"), (" · prefilled from ", "dim"), (origin, "dim"),
-            (". Each value must match the AWS console.", "dim")), classes="explain")
+        if self.wizard.by_hand:
+            intro = Text.assemble((f"{tunnel.name}", "bold"), (
+                " · type each value as the AWS console shows it (VPN connection, Tunnel "
+                "details); the proposals start at AWS's document defaults.", "dim"))
+        else:
+            intro = Text.assemble(
+                (f"{tunnel.name}", "bold"), (" · prefilled from ", "dim"), (origin, "dim"),
+                (". Each value must match the AWS console.", "dim"))
+        yield Static(intro, classes="explain")
         at = f"tunnels[{self.index}]"
         for title, names in GROUPS:
             yield Label(title, classes="section")

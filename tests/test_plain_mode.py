@@ -284,3 +284,109 @@ def test_plain_mode_offers_to_save_the_answers_as_ctrl_s_does(tmp_path: Path,
     replayed = resolve(answers, load_aws(target.parent / answers.import_path)).setup
     assert [str(n) for n in replayed.choices.vpc_cidrs] == ["10.9.0.0/16"]
     assert "Saved to" in out.getvalue() and "0600" in out.getvalue()
+
+
+# --------------------------------------------------------------------------- by hand (issue 11.3)
+
+#: Both tunnels as the AWS console shows them, typed at plain mode's prompts.
+BY_HAND: dict[str, Any] = {
+    "tunnels[0].customer_outside_ip": "198.51.100.7",
+    "tunnels[0].aws_outside_ip": "203.0.113.10",
+    "tunnels[0].customer_inside_cidr": "169.254.44.2/30",
+    "tunnels[0].aws_inside_cidr": "169.254.44.1/30",
+    "tunnels[0].psk": "Typed.by_hand_one1",
+    "tunnels[1].customer_outside_ip": "198.51.100.7",
+    "tunnels[1].aws_outside_ip": "203.0.113.20",
+    "tunnels[1].customer_inside_cidr": "169.254.55.6/30",
+    "tunnels[1].aws_inside_cidr": "169.254.55.5/30",
+    "tunnels[1].psk": "Typed.by_hand_two2",
+}
+
+
+class NoFilePrompter(TypingPrompter):
+    """Gives no file at the import prompt (Enter on an empty path), then answers as told.
+
+    A text answer given as a list is typed in turn: each refused one is followed by
+    the next, as an operator retypes after the prompt's error.
+    """
+
+    def path(self, message: str, validate: Any) -> str:
+        self.asked.append("import")
+        with keys(ENTER + "\x03"):  # Ctrl-C if the empty answer is refused: never wait
+            return super().path(message, validate)
+
+    def text(self, question_id: str, message: str, default: str, validate: Any, *,
+             secret: bool = False) -> str:
+        value = self.answers.get(question_id)
+        if not isinstance(value, list):
+            return super().text(question_id, message, default, validate, secret=secret)
+        self.asked.append(question_id)
+        typed = "".join(CLEAR + v + ENTER for v in value)
+        with keys(typed):
+            return Prompter.text(self, question_id, message, default, validate, secret=secret)
+
+
+def test_plain_mode_types_both_tunnels_in_without_a_file(tmp_path: Path) -> None:
+    """No --import, no --answers, no file at the prompt: the tunnels are typed in, checked as
+    typed (a /29 is refused at its prompt), and the plan's files carry them."""
+    out = io.StringIO()
+    answers = {**BY_HAND, "tunnels[1].aws_inside_cidr": ["169.254.55.5/29", "169.254.55.5/30"],
+               "apply": True}
+    prompter = NoFilePrompter(answers, apply=True)
+    code = run_plain(args(import_path=None, root=str(tmp_path)), prompter=prompter,
+                     console=Console(file=out, width=120), host=lambda: CANNED_HOST,
+                     interfaces=lambda: list(CANNED_INTERFACES))
+    text = out.getvalue()
+    assert code == 0, text
+    assert "by_hand" in prompter.asked
+    for key in BY_HAND:  # every AWS-given value was asked for, in the tunnel steps
+        assert key in prompter.asked, key
+    assert "tunnel1.edit" not in prompter.asked  # nothing to keep: no "change any?" first
+    assert "ip link add Tunnel1" in text and "remote 203.0.113.10" in text
+    assert "remote 203.0.113.20" in text
+    assert "169.254.55.5" in text
+    for key in ("Typed.by_hand_one1", "Typed.by_hand_two2"):
+        assert key not in text
+    assert "Dry run: nothing was changed." in text
+
+
+def test_plain_mode_by_hand_with_a_value_missing_builds_no_plan(tmp_path: Path) -> None:
+    """An empty answer cannot be taken: the prompt insists until a valid value is typed."""
+    session = Session(Root(tmp_path), host=HostDefaults.probe(Root(tmp_path), CANNED_INTERFACES))
+    session.start_by_hand()
+    assert session.plan() is None
+    assert session.check("tunnels[0].aws_outside_ip", "") is not None
+    assert session.check("tunnels[0].aws_outside_ip", "203.0.113.300") is not None
+    blockers = session.apply_blockers()
+    assert "Tunnel 1 · AWS endpoint: not entered yet: type the value from the AWS console" \
+        in blockers
+
+
+@pytest.mark.parametrize("secrets", [False, True])
+def test_answers_saved_by_hand_replay(tmp_path: Path, secrets: bool) -> None:
+    """Saved from a by-hand session, the answers replay to the same setup when they hold the
+    keys; without them, the save says a replay needs them and the replay names the key."""
+    from wizard.answers import AnswersError, load_answers, resolve
+
+    target = tmp_path / "answers.toml"
+    out = io.StringIO()
+    prompter = NoFilePrompter({**BY_HAND, "save": True, "save.path": str(target),
+                               "save.secrets": secrets, "choices.vpc_cidrs": "10.9.0.0/16"})
+    code = run_plain(args(import_path=None, root=str(tmp_path / "root")), prompter=prompter,
+                     console=Console(file=out, width=120), host=lambda: CANNED_HOST,
+                     interfaces=lambda: list(CANNED_INTERFACES))
+    assert code == 0, out.getvalue()
+    answers = load_answers(target)
+    assert answers.import_path is None
+    if secrets:
+        replayed = resolve(answers, None).setup
+        assert [t.psk.reveal() for t in replayed.tunnels] == ["Typed.by_hand_one1",
+                                                             "Typed.by_hand_two2"]
+        assert [str(t.aws_inside_cidr) for t in replayed.tunnels] == ["169.254.44.1/30",
+                                                                     "169.254.55.5/30"]
+        assert "with the pre-shared keys" in " ".join(out.getvalue().split())
+    else:
+        assert "Typed.by_hand" not in target.read_text()
+        assert "typed by hand, so a replay needs them" in " ".join(out.getvalue().split())
+        with pytest.raises(AnswersError, match=r"tunnels\[0\]\.psk"):
+            resolve(answers, None)

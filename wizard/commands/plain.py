@@ -124,6 +124,13 @@ def ask_all(session: Session, prompter: Prompter, console: Console) -> Setup:
         if step.id.startswith("tunnel"):
             index = int(step.id.removeprefix("tunnel")) - 1
             tunnel = session.setup.tunnels[index]
+            if session.by_hand and session.step_invalid(step.id):
+                console.print(assemble(("  " + f"{tunnel.name}: type each value as the AWS "
+                                        "console shows it (Tunnel details).", "dim")))
+                for question in step.questions:
+                    if session.asked(question):
+                        ask_question(session, question, prompter, console)
+                continue
             console.print(assemble(("  " + f"{tunnel.name}: AWS endpoint {tunnel.aws_outside_ip}"
                                     f", inside {tunnel.customer_inside_cidr}, mark {tunnel.mark}"
                                     f", IKEv{tunnel.crypto.ike_version} {tunnel.crypto.ike}",
@@ -166,13 +173,22 @@ def load_inputs(args: argparse.Namespace, session: Session, prompter: Prompter) 
     def try_load(text: str) -> bool | str:
         path = os.path.expanduser(text.strip())
         if not path:
-            return "give the path of the configuration file AWS offers for download"
+            return True  # no file: typing the tunnels in is offered next
         if not session.load(Path(path), None):
             return printable(session.import_error or "")
         return True
 
-    prompter.path("The AWS configuration file (strongSwan, Generic or XML):", try_load)
-    return True
+    given = prompter.path("The AWS configuration file (strongSwan, Generic or XML; "
+                          "leave empty to type the tunnels in):", try_load)
+    if given.strip():
+        return True
+    if prompter.confirm("by_hand", "No file: type both tunnels in from the AWS console "
+                        "(addresses, inside /30s, pre-shared keys)?", True):
+        session.start_by_hand()
+        return True
+    session.import_error = ("no AWS configuration: give the file AWS offers for download, "
+                            "or type the tunnels in")
+    return False
 
 
 _REVIEW_OPTIONS = (
@@ -267,7 +283,8 @@ def run_plain(
             return EXIT_REFUSED
         for note in session.import_notes:
             console.print(assemble(("import: ", "dim"), (note, "")))
-        console.print(summary(session.setup))
+        if not session.by_hand:  # typed in, there is nothing to summarise yet
+            console.print(summary(session.setup))
         ask_all(session, prompter, console)
         if errors(session.problems):
             for problem in errors(session.problems):

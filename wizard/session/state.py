@@ -15,18 +15,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
 from wizard import answers as answers_mod
 from wizard import aws, inputs
+from wizard.answers import SOURCE_DEFAULT
 from wizard.host_defaults import SOURCE_DETECTED
-from wizard.model import Problem, Setup, errors, validate
+from wizard.model import Connection, Problem, Setup, Tunnel, errors, validate
 from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.preflight import Check, blocking, box_conflicts
 from wizard.questions import BY_ID as QUESTIONS_BY_ID
 from wizard.questions import Context, Question, Value, behind_nat
 from wizard.render.heartbeat import DEFAULT_COMMAND
+from wizard.secret import Secret
 from wizard.session.host import HostDefaults
 from wizard.steps import BY_ID as STEPS_BY_ID
 from wizard.steps import STEPS
@@ -39,6 +42,13 @@ from wizard.wording import place
 DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"
 #: Where a value came from, besides answers/import/default (wizard.answers) and "detected".
 SOURCE_OPERATOR = "answers"
+#: What a tunnel value only AWS can give says while the operator has not typed it in.
+NOT_ENTERED = "not entered yet: type the value from the AWS console"
+#: The tunnel values only AWS gives (the console shows them): typed by hand, each starts empty.
+BY_HAND_FIELDS = ("customer_outside_ip", "aws_outside_ip", "customer_inside_cidr",
+                  "aws_inside_cidr", "psk")
+#: How the Import step and the tunnel steps name a configuration typed in by hand.
+BY_HAND_LABEL = "values typed by hand"
 
 
 class Session:
@@ -102,6 +112,8 @@ class Session:
         self.import_origins: tuple[str, ...] = ()
         """Where each tunnel is in the AWS file, when the reader chose their order (XML)."""
         self.import_error: str | None = None
+        self.by_hand = False
+        """The tunnels were typed in from the AWS console (`start_by_hand`), not imported."""
         self.target_file_error: str | None = None
         self.target_file_failure: TargetFileError | None = None
         self._marks = inputs.marks_on(root)
@@ -173,6 +185,7 @@ class Session:
             del self.drafts[qid]
             self.answers.pop(qid, None)
         self.import_error = None
+        self.by_hand = False
         self.import_format = imported.format
         self.import_notes = imported.notes
         self.import_origins = imported.origins
@@ -182,17 +195,74 @@ class Session:
         self.setup = setup
         return True
 
+    def start_by_hand(self) -> None:
+        """Two tunnels to type in from the AWS console, for an operator with no AWS file.
+
+        Every value only AWS gives starts as a draft that says it is "not entered
+        yet", so each tunnel step shows it as a problem, Review names it, and no
+        plan is built until every one is typed and valid; typed values go through
+        the same questions (`wizard.questions`, `wizard.model.validate`) as edits of
+        an imported file. Name, mark and proposals start at the seed's defaults.
+        The model holds placeholders meanwhile, never planned (the drafts block the
+        plan) and chosen so that no valid typed value can collide with one: outside
+        addresses in 0.0.0.0/8 and inside /30s in blocks AWS reserves.
+        """
+        tunnels = tuple(
+            Tunnel(name=f"Tunnel{i + 1}", customer_outside_ip=IPv4Address(2 * i + 1),
+                   aws_outside_ip=IPv4Address(2 * i + 2),
+                   customer_inside_cidr=IPv4Interface(f"169.254.{i}.2/30"),
+                   aws_inside_cidr=IPv4Interface(f"169.254.{i}.1/30"),
+                   psk=Secret(""), mark=100 * (i + 1))
+            for i in range(2))
+        resolved = Setup(Connection(tunnels))
+        sources = {f"tunnels[{i}].{key}": SOURCE_DEFAULT
+                   for i in range(2) for key in (*BY_HAND_FIELDS, "name", "mark")}
+        sources.update({f"tunnels[{i}].crypto.{key}": SOURCE_DEFAULT for i in range(2)
+                        for key in answers_mod.CRYPTO_KEYS})
+        sources.update({f"choices.{key}": SOURCE_DEFAULT for key in answers_mod.CHOICE_KEYS})
+        setup, sources = self.host(resolved, sources)
+        if self.setup is not None:  # the operator's choices so far stay theirs
+            setup = replace(setup, choices=self.setup.choices)
+            sources.update({k: v for k, v in self.sources.items() if k.startswith("choices.")})
+        for qid in [q for q in self.drafts if q.startswith("tunnels[")]:
+            del self.drafts[qid]
+        for qid in [q for q in self.answers if q.startswith("tunnels[")]:
+            del self.answers[qid]
+        for i in range(2):
+            for key in BY_HAND_FIELDS:
+                self.answers[f"tunnels[{i}].{key}"] = ""
+                self.drafts[f"tunnels[{i}].{key}"] = NOT_ENTERED
+        self.setup, self.sources = setup, sources
+        self.by_hand = True
+        self.imported = None
+        self.import_path = None
+        self.import_label = BY_HAND_LABEL
+        self.import_format = None
+        self.import_notes = ()
+        self.import_origins = ()
+        self.import_error = None
+
     def interfaces_found(self, interfaces: Sequence[HostInterface]) -> None:
         """The host's interfaces arrived (late, in the TUI): the WAN and NAT defaults, unless
         already answered, and the interface checks against what the box really has."""
         self.host = self.host.with_interfaces(interfaces)
         self._problems = (None, [])
+        self._decide_again()
+
+    def _decide_again(self) -> None:
+        """The box's defaults decided again (new interfaces, a typed outside address), never
+        over what the operator answered."""
         if self.setup is None:
             return
         answered = {qid: SOURCE_OPERATOR for qid in self.answers if qid.startswith("choices.")}
         if "choices.behind_nat" in answered:  # the NAT answer makes the address the operator's
             answered["choices.local_ip"] = SOURCE_OPERATOR
-        setup, sources = self.host(self.setup, {**self.sources, **answered})
+        start = self.setup
+        if self.by_hand and "choices.local_ip" not in answered and self.sources.get(
+                "choices.local_ip") == SOURCE_DETECTED:  # decided for an address now retyped
+            start = replace(start, choices=replace(start.choices, local_ip=None))
+            self.sources["choices.local_ip"] = SOURCE_DEFAULT
+        setup, sources = self.host(start, {**self.sources, **answered})
         if setup is not self.setup:
             self.setup = setup
             self.sources.update({k: v for k, v in sources.items() if k not in answered})
@@ -267,6 +337,8 @@ class Session:
         if question_id in self.sources:
             self.sources[question_id] = SOURCE_OPERATOR
         self.setup = setup
+        if question_id.endswith(".customer_outside_ip") and self.by_hand:
+            self._decide_again()  # behind NAT or not follows the address typed in
 
     # ------------------------------------------------------------------ validation
 
@@ -388,6 +460,9 @@ class Session:
                                  import_path=import_rel, imported=self.imported)
         if include_secrets:
             keys = "with the pre-shared keys"
+        elif self.by_hand:
+            keys = ("without the pre-shared keys: the tunnels were typed by hand, so a replay "
+                    "needs them: save again with the keys, or add psk to each [[tunnels]]")
         elif self.import_path is not None:
             keys = "without the pre-shared keys: a replay reads them from the AWS file"
         else:
