@@ -86,6 +86,27 @@ def make_app(
     )
 
 
+async def idle(pilot: Pilot) -> None:
+    """Wait until every message queue of the app is empty twice in a row (a state, not a time).
+
+    One `pilot.pause()` lets the app run once; a change handler that posts
+    further messages (an answer, then the sidebar and the field messages) may
+    still be queued after it, and on a loaded machine it is.
+    """
+    app = pilot.app
+    quiet = 0
+    for _ in range(1000):
+        await pilot.pause()
+        nodes = [app, *app.screen.walk_children(with_self=True)]
+        if all(node._message_queue.empty() for node in nodes):
+            quiet += 1
+            if quiet == 2:
+                return
+        else:
+            quiet = 0
+    raise AssertionError("the app never became idle")
+
+
 async def type_into(pilot: Pilot, selector: str, text: str, *, keys: bool = False) -> None:
     """Replace an Input's text: pasted in one go, or typed key by key with `keys=True`."""
     app = pilot.app
@@ -97,7 +118,7 @@ async def type_into(pilot: Pilot, selector: str, text: str, *, keys: bool = Fals
         await pilot.press(*list(text))
     else:
         field.value = text
-    await pilot.pause()
+    await idle(pilot)
 
 
 async def click(pilot: Pilot, selector: str, offset: tuple[int, int] = (0, 0)) -> None:

@@ -19,11 +19,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from screens_support import REPO, make_app
+from screens_support import REPO, idle, make_app
 from textual import events
 from textual.app import App
 from textual.keys import _character_to_key, _get_unicode_name_from_key
-from textual.pilot import Pilot
 from textual.widgets import Input
 
 pytestmark = pytest.mark.asyncio
@@ -57,20 +56,6 @@ async def burst(app: App[object], keys: Iterable[str], gap: float = 0.005) -> No
             await asyncio.sleep(gap)
 
 
-async def idle(pilot: Pilot) -> None:
-    """Wait until every message queue of the app is empty twice in a row (a state, not a time)."""
-    app = pilot.app
-    quiet = 0
-    for _ in range(1000):
-        await pilot.pause()
-        nodes = [app, *app.screen.walk_children(with_self=True)]
-        if all(node._message_queue.empty() for node in nodes):
-            quiet += 1
-            if quiet == 2:
-                return
-        else:
-            quiet = 0
-    raise AssertionError("the app never became idle")
 
 
 def backspaces(count: int) -> list[str]:

@@ -289,11 +289,13 @@ def plain_spec(persona: bootimage.Persona, persistence: str) -> dict[str, Any]:
             {"question": "What should survive a reboot", "action": {"select": persistence}},
             {"question": "Run a heartbeat", "action": {"enter": True}},
             {"question": "Seconds between heartbeat pings", "action": {"enter": True}},
+            {"question": "Step 1 of", "action": {"select": "Skip to the end of the review"}},
+            {"question": "Save these answers to a file", "action": {"key": "n"}},
             {"question": "steps now?", "action": {"key": "y"}},
         ],
         "expect": [
             {"text": "Keep these changes?", "after_file": GO_AHEAD, "type": "yes\r"},
-            {"text": "changes of"},
+            {"text": "Confirmed: the changes are kept."},
         ],
     }
 
@@ -304,7 +306,7 @@ def apply_plain(lab: BootLab, persistence: str, timing: Timing, label: str) -> N
     Judged as every apply is: both CHILD_SAs up at the responder and the LAN
     host reaching the VPC host, before 'yes' is typed at the wizard's
     "Keep these changes?"; then the wizard says the changes are kept
-    ("changes of <transaction> kept").
+    ("Confirmed: the changes are kept.").
     """
     box = lab.box
     assert box is not None
@@ -328,7 +330,7 @@ def apply_plain(lab: BootLab, persistence: str, timing: Timing, label: str) -> N
     done = box.wait_until("grep -q '^\\[exit ' /root/plain.screen", timeout=120, interval=0.5)
     screen = box.run("cat /root/plain.screen; cat /root/plain-driver.log").out
     assert done.ok and "[exit 0]" in screen and "[driver stuck" not in screen, screen
-    assert re.search(r"^changes of \S+ kept$", screen, re.M), screen
+    assert re.search(r"^Confirmed: the changes are kept\.$", screen, re.M), screen
     # The answers reached the plan: every file the same choices give from an
     # answers file is there, and the LAN interface's sysctl is in force.
     plan = host_plan(lab.tunnels, answers(lab.persona, persistence))
