@@ -368,7 +368,8 @@ def test_every_screen(snap_compare, tmp_path: Path, screen: str, size: str) -> N
     assert snap(snap_compare, tmp_path, start, *actions, size=SIZES[size], **kw)
 
 
-PROSE_ELLIPSES = ("…or paste its text", "Dry run…", "Jump to a file or a warning…")
+PROSE_ELLIPSES = ("…or paste its text", "…or, with only the AWS console's values", "Dry run…",
+                  "Jump to a file or a warning…")
 """Ellipses the wizard writes on purpose (a label, a button that opens a dialog, a
 placeholder); any other "…" on screen is Textual or Rich eliding a value that did not fit."""
 
