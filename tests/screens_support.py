@@ -107,6 +107,16 @@ async def idle(pilot: Pilot) -> None:
     raise AssertionError("the app never became idle")
 
 
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str,
+                   tries: int = 400) -> None:
+    """Wait for a state, polling between app turns; fails naming `what` after `tries` polls."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 async def type_into(pilot: Pilot, selector: str, text: str, *, keys: bool = False) -> None:
     """Replace an Input's text: pasted in one go, or typed key by key with `keys=True`."""
     app = pilot.app

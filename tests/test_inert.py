@@ -17,13 +17,13 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from applykit import answers_text, seeded_root, tree
 from inert_guard import Guard, installed
-from screens_support import EXAMPLE, REPO, make_app
+from screens_support import EXAMPLE, REPO, make_app, wait_for
 from seed_setup import SEED_PSKS
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -187,13 +187,6 @@ async def _settle(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-async def _wait_for(pilot: Pilot, condition: Callable[[], bool], what: str) -> None:
-    for _ in range(400):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def _notice(pilot: Pilot) -> str:
     return str(pilot.app.screen.query_one("#notice", Static).render())
@@ -208,7 +201,7 @@ async def _press_key_and_confirm(pilot: Pilot, key: str) -> tuple[str, str]:
     asked = f"{dialog.title_text}\n{dialog.body}"
     await pilot.press("y")
     # Done when the "…" of a running action is replaced by its outcome, whatever it is.
-    await _wait_for(pilot, lambda: _notice(pilot) and not _notice(pilot).endswith("…"),
+    await wait_for(pilot, lambda: _notice(pilot) and not _notice(pilot).endswith("…"),
                     f"the outcome of {key}")
     return asked, _notice(pilot)
 
@@ -269,7 +262,7 @@ async def test_every_screen_of_a_dry_run_then_the_status_keys(
         await _settle(pilot)
         apply_screen = app.screen
         assert isinstance(apply_screen, ApplyScreen)
-        await _wait_for(pilot, lambda: apply_screen.finished, "the dry run")
+        await wait_for(pilot, lambda: apply_screen.finished, "the dry run")
         seen.append("apply")
         await pilot.press("ctrl+n")
         await _settle(pilot)
@@ -299,12 +292,12 @@ async def test_a_real_run_under_a_root_acts_only_on_its_simulated_kernel(
         await _settle(pilot)
         screen = app.screen
         assert isinstance(screen, ApplyScreen)
-        await _wait_for(pilot, lambda: screen.deadline > 0 or screen.finished, "the apply")
+        await wait_for(pilot, lambda: screen.deadline > 0 or screen.finished, "the apply")
         await _settle(pilot)
         await pilot.click("#keep")
-        await _wait_for(pilot, lambda: screen.finished, "keep")
+        await wait_for(pilot, lambda: screen.finished, "keep")
         await pilot.press("ctrl+n")
-        await _wait_for(pilot, lambda: isinstance(app.screen, StatusScreen), "the live panel")
+        await wait_for(pilot, lambda: isinstance(app.screen, StatusScreen), "the live panel")
         await _settle(pilot)
         await _status_keys(pilot, guard, dry_run=False)
     kernel = json.loads((root / "run/vpn-wizard-sim/kernel.json").read_text())

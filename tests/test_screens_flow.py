@@ -17,6 +17,7 @@ from screens_support import (
     SEED_DOCUMENT,
     make_app,
     type_into,
+    wait_for,
 )
 from seed_setup import SEED_PSKS, seed_connection
 from textual.pilot import Pilot
@@ -59,13 +60,6 @@ async def next_step(pilot: Pilot, expected: str) -> None:
     assert app.current == expected, app.screen.query_one("#nav-status", Static).content
     assert app.screen.id == expected
 
-
-async def wait_for(pilot: Pilot, condition, what: str) -> None:
-    for _ in range(400):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def screen_text(app: WizardApp) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from screens_support import wait_for
 from status_fixtures import (
     LAB_PSKS,
     RecordedSource,
@@ -241,14 +242,6 @@ def _shown_keys(screen: Any) -> set[str]:
     return {key for key, active in screen.active_bindings.items() if active.binding.show}
 
 
-async def _until(pilot: Any, condition: Callable[[], bool], what: str) -> None:
-    """Wait for a state, never for a guessed time."""
-    for _ in range(400):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 @pytest.mark.asyncio
 async def test_escape_and_ctrl_p_return_to_the_wizard(tmp_path: Path) -> None:
@@ -260,20 +253,20 @@ async def test_escape_and_ctrl_p_return_to_the_wizard(tmp_path: Path) -> None:
     app = make_app(tmp_path, start="status", dry_run=True,
                    status_source=lambda setup: RecordedSource(_dry_run()))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: isinstance(app.screen, StatusStepScreen), "the status step")
+        await wait_for(pilot, lambda: isinstance(app.screen, StatusStepScreen), "the status step")
         for back in ("escape", "ctrl+p"):
             await pilot.press("s")
-            await _until(pilot, lambda: isinstance(app.screen, StatusScreen), "the live panel")
+            await wait_for(pilot, lambda: isinstance(app.screen, StatusScreen), "the live panel")
             shown = _shown_keys(app.screen)
             assert {"escape", "q", "u", "d", "f", "r", "f1"} <= shown
             assert not shown & {"ctrl+n", "ctrl+s"}  # the wizard's keys, which do nothing here
             await pilot.press(back)
-            await _until(pilot, lambda: isinstance(app.screen, StatusStepScreen),
+            await wait_for(pilot, lambda: isinstance(app.screen, StatusStepScreen),
                          f"{back} back to the wizard")
         await pilot.press("s")
-        await _until(pilot, lambda: isinstance(app.screen, StatusScreen), "the live panel")
+        await wait_for(pilot, lambda: isinstance(app.screen, StatusScreen), "the live panel")
         await pilot.press("f1")
-        await _until(pilot, lambda: type(app.screen).__name__ == "HelpDialog", "the help")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpDialog", "the help")
 
 
 @pytest.mark.asyncio
@@ -317,7 +310,7 @@ async def test_first_frame_reads_netlink_as_truly_as_the_tenth(tmp_path: Path) -
                         readers=NetlinkOnlyReaders(), heartbeat_file=str(tmp_path / "none"))
     app = StatusApp(source, refresh_interval=None, threaded=True, watch=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.last_snapshot is not None, "the first reading")
+        await wait_for(pilot, lambda: app.last_snapshot is not None, "the first reading")
         first = app.last_snapshot
         assert first is not None
         assert not [n for n in first.notes if "netlink" in n], first.notes
@@ -347,7 +340,7 @@ async def test_no_graph_until_two_rates() -> None:
     app = _app(*_traffic(snapshot_from_vici("both_up"), rounds=2))
     async with app.run_test(size=(80, 24)) as pilot:
         panel = app.screen.query_one("#tunnel-1", TunnelPanel)
-        await _until(pilot, lambda: panel.border_subtitle == "UP", "the first reading drawn")
+        await wait_for(pilot, lambda: panel.border_subtitle == "UP", "the first reading drawn")
         graph = panel.query_one(Sparkline)
         caption = panel.query_one(".traffic-caption")
         for _ in range(2):  # the first reading, then the first rate

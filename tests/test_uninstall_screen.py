@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from applykit import answers_text, cli, kernel, seeded_root, tree
 from rich.console import Console
-from screens_support import make_app
-from textual.pilot import Pilot
+from screens_support import make_app, wait_for
 from textual.widgets import Button, Static
 
 from screens.uninstall import UninstallScreen
@@ -37,13 +36,6 @@ def _text(screen: object) -> str:
     return console.export_text()
 
 
-async def _wait(pilot: Pilot, condition, what: str) -> None:
-    for _ in range(600):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 @pytest.mark.parametrize("dry_run", [False, True])
 async def test_welcome_offers_uninstall_and_the_dialog_removes_what_it_showed(
@@ -55,7 +47,7 @@ async def test_welcome_offers_uninstall_and_the_dialog_removes_what_it_showed(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.click("#uninstall")
-        await _wait(pilot, lambda: isinstance(app.screen, UninstallScreen), "the dialog")
+        await wait_for(pilot, lambda: isinstance(app.screen, UninstallScreen), "the dialog", tries=600)
         dialog = app.screen
         assert isinstance(dialog, UninstallScreen) and dialog.plan is not None
         shown = _text(dialog)
@@ -63,7 +55,7 @@ async def test_welcome_offers_uninstall_and_the_dialog_removes_what_it_showed(
         assert "ip link del Tunnel1" in shown
         assert "Nothing has been removed yet: this is a preview." in shown
         await pilot.click("#remove")
-        await _wait(pilot, lambda: not dialog.query_one("#keep", Button).disabled, "the run")
+        await wait_for(pilot, lambda: not dialog.query_one("#keep", Button).disabled, "the run", tries=600)
         outcome = _text(dialog)
         if dry_run:
             assert "Dry run: nothing was changed. Would run:" in outcome
@@ -71,7 +63,7 @@ async def test_welcome_offers_uninstall_and_the_dialog_removes_what_it_showed(
         else:
             assert "Removed what the wizard had added." in outcome
         await pilot.click("#keep")
-        await _wait(pilot, lambda: not isinstance(app.screen, UninstallScreen), "close")
+        await wait_for(pilot, lambda: not isinstance(app.screen, UninstallScreen), "close", tries=600)
     if dry_run:
         assert (tree(root), kernel(Root(root))) == configured
     else:
