@@ -41,4 +41,7 @@ bash tools/build-zipapp.sh
 echo "ruff:"
 .venv/bin/ruff check wizard screens tests bench
 echo "pytest:"
-exec .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): the boot lab and the other labs each keep one
+# worker, in order, and every other test fills the time they spend waiting
+# (tests/conftest.py). VPN_WIZARD_WORKERS=0 runs it all in this one process.
+exec .venv/bin/python -m pytest -n "${VPN_WIZARD_WORKERS:-2}" --dist loadgroup "$@"

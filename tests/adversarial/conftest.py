@@ -2,7 +2,7 @@
 
 Hypothesis runs with fixed seeds (derandomize) so CI is reproducible; set
 VPN_WIZARD_FUZZ=N to try N times more examples locally. The case counts are
-printed at the end of every run that collected this folder.
+printed at the end of every run that collected this folder (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tally import TRIED
 
 _SCALE = max(1, int(os.environ.get("VPN_WIZARD_FUZZ", "1")))
 
@@ -30,12 +28,3 @@ settings.register_profile(
 )
 settings.load_profile("adversarial")
 
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print how many hostile cases each family tried (issue 9's standing suite)."""
-    if not TRIED:
-        return
-    terminalreporter.write_sep("-", "adversarial cases tried")
-    for family, count in sorted(TRIED.items()):
-        terminalreporter.write_line(f"{count:8d}  {family}")
-    terminalreporter.write_line(f"{sum(TRIED.values()):8d}  in all")

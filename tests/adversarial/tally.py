@@ -7,9 +7,7 @@ tried"). A count that stays at zero is itself a failure: see conftest.py.
 
 from __future__ import annotations
 
-from collections import Counter
-
-TRIED: Counter[str] = Counter()
+from run_figures import TRIED
 
 
 def tried(family: str, n: int = 1) -> None:

@@ -31,11 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hostguard
 from peer import PeerTunnel, seed_tunnels, start_peer
+from run_figures import TIMINGS
 from uml import Lab, lab_unavailable
 
 Timing = Callable[[str, float], None]
-
-_TIMINGS: list[tuple[str, float]] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,21 +44,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Show the lab's measured figures in every run (tests assert no timings)."""
-    if not _TIMINGS:
-        return
-    terminalreporter.write_sep("-", "lab timings")
-    for label, seconds in _TIMINGS:
-        terminalreporter.write_line(f"{seconds:7.2f} s  {label}")
-
-
 @pytest.fixture(scope="session")
 def lab_timing() -> Timing:
     """Record a measured duration: printed now and listed in the run's summary."""
 
     def record(label: str, seconds: float) -> None:
-        _TIMINGS.append((label, seconds))
+        TIMINGS.append((label, seconds))
         print(f"lab timing: {label}: {seconds:.2f} s")
 
     return record

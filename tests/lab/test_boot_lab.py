@@ -38,7 +38,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -340,80 +340,101 @@ def apply_plain(lab: BootLab, persistence: str, timing: Timing, label: str) -> N
     assert sysctls.strip() == "1", sysctls
 
 
-def cycle(persona: bootimage.Persona, persistence: str, tunnels: list[PeerTunnel], work: Path,
-          timing: Timing, *, power_loss_first: bool = False, confirm: bool = False,
-          mode: str = "manual", plain: bool = False) -> BootLab:
-    """Install, apply, power off, boot, check; uninstall, power off, boot, check. Returns the lab.
+def cycle(lab: BootLab, persistence: str, timing: Timing, *, power_loss_first: bool = False,
+          confirm: bool = False, mode: str = "manual", plain: bool = False) -> None:
+    """On a box booted clean: install, apply, power off, boot, check; uninstall, power off, boot, check.
 
+    Ends on the box booted clean again, where the next cycle of its chain begins.
     power_loss_first: before all that, apply with a confirm timeout and pull
     the plug before confirming (power_loss_before_confirm).
     confirm: apply with a confirm timeout and `vpn-wizard confirm` it, rather
     than --no-confirm; the reboot then proves a confirmed apply is kept.
     plain: at the end, on the box as booted clean, apply once more through
-    the plain prompts on a terminal (apply_plain).
+    the plain prompts on a terminal (apply_plain); it leaves the box applied,
+    so a cycle with it ends its chain.
+    """
+    persona = lab.persona
+    box = lab.box
+    assert box is not None
+    label = f"{persona.name} {persistence} {mode}"
+    plan = host_plan(lab.tunnels, answers(persona, persistence, mode))
+    started = time.monotonic()
+    before = snapshot(box, plan)
+    install_and_stage(lab, persistence, mode)
+    if power_loss_first:
+        box = power_loss_before_confirm(lab, plan, before, timing, label)
+    applied_at = time.monotonic()
+    if confirm:
+        apply_pending(box)
+        kept = box.run(f"sudo {COMMAND} confirm", timeout=120)
+        assert kept.ok, kept.out
+        done = box.wait_until("grep -q 'Confirmed' /root/apply.log", timeout=60)
+        assert done.ok, box.run("cat /root/apply.log").out
+        assert not box.run(f"test -e {GUARD_UNIT}").ok, "confirmed, yet the guard is armed"
+    else:
+        out = box.run(f"sudo {COMMAND} apply --import {AWS_FILE} --answers {ANSWERS} "
+                      "--no-confirm", timeout=300)
+        assert out.ok, out.out
+    up, status, when = lab.wait_children(timeout=120)
+    assert up, f"{label}: after apply, at the responder:\n{status}\n{lab.diagnose()}"
+    timing(f"{label}: apply -> both CHILD_SAs up", when - applied_at)
+    reached = lab.lan_reaches_vpc()
+    assert reached.ok, reached.out
+    # The heartbeat runs the installed file by its real path.
+    unit = box.read_file("/etc/systemd/system/vpn-wizard-heartbeat.service")
+    assert f"ExecStart={COMMAND} heartbeat " in unit, unit
+    if persona.backend == "swanctl":
+        check_charon_systemd(box)
+
+    lab.poweroff()
+    box = lab.boot()
+    check_tunnels_back(lab, plan, timing, f"{label}, reboot")
+    if persona.backend == "swanctl":
+        check_charon_systemd(box)
+    if "/etc/rc.local" in persona.files:
+        assert box.run("test -e /run/operator-rc-local-ran").ok, "the operator's rc.local did not run"
+
+    out = box.run(f"sudo {COMMAND} uninstall --yes --import {AWS_FILE} --answers {ANSWERS}",
+                  timeout=300)
+    assert out.ok, out.out
+    lab.poweroff()
+    box = lab.boot()
+    verdict = wait_booted(box)
+    assert verdict.startswith("running"), verdict
+    after = snapshot(box, plan)
+    assert after == before, f"uninstall + reboot left a difference:\n--- before\n{before}\n--- after\n{after}"
+    if "/etc/rc.local" in persona.files:
+        assert box.run("test -e /run/operator-rc-local-ran").ok
+    if plain:
+        apply_plain(lab, persistence, timing, label)
+    timing(f"{label}: the whole cycle", time.monotonic() - started)
+
+
+def chain(names: Sequence[str], tunnels: list[PeerTunnel], work: Path, timing: Timing,
+          done: Callable[[str], None]) -> None:
+    """Cycles that share one box and one AWS machine, one after the other, from a first boot.
+
+    Each cycle ends on the box booted clean after its uninstall, and the next
+    begins there: so a later cycle also proves that applying again after an
+    uninstall works as on a new box, and the chain boots one AWS machine and
+    one fresh box instead of one per cycle. `done(name)` as each cycle passes.
     """
     why = _skip_reason()
     if why:
         pytest.skip(why)
-    label = f"{persona.name} {persistence} {mode}"
-    plan = host_plan(tunnels, answers(persona, persistence, mode))
+    persona = CYCLES[names[0]][0]
+    assert all(CYCLES[name][0] is persona for name in names), names
     started = time.monotonic()
     with booted_lab(persona, work, tunnels) as lab:
-        timing(f"{label}: image ready, AWS machine up", time.monotonic() - started)
+        timing(f"{persona.name}: image ready, AWS machine up", time.monotonic() - started)
         box = lab.boot()
         verdict = wait_booted(box)
-        timing(f"{label}: first boot -> systemd done", time.monotonic() - lab.boot_started)
+        timing(f"{persona.name}: first boot -> systemd done", time.monotonic() - lab.boot_started)
         assert verdict.startswith("running"), verdict
-        before = snapshot(box, plan)
-        install_and_stage(lab, persistence, mode)
-        if power_loss_first:
-            box = power_loss_before_confirm(lab, plan, before, timing, label)
-        applied_at = time.monotonic()
-        if confirm:
-            apply_pending(box)
-            kept = box.run(f"sudo {COMMAND} confirm", timeout=120)
-            assert kept.ok, kept.out
-            done = box.wait_until("grep -q 'Confirmed' /root/apply.log", timeout=60)
-            assert done.ok, box.run("cat /root/apply.log").out
-            assert not box.run(f"test -e {GUARD_UNIT}").ok, "confirmed, yet the guard is armed"
-        else:
-            out = box.run(f"sudo {COMMAND} apply --import {AWS_FILE} --answers {ANSWERS} "
-                          "--no-confirm", timeout=300)
-            assert out.ok, out.out
-        up, status, when = lab.wait_children(timeout=120)
-        assert up, f"{label}: after apply, at the responder:\n{status}\n{lab.diagnose()}"
-        timing(f"{label}: apply -> both CHILD_SAs up", when - applied_at)
-        reached = lab.lan_reaches_vpc()
-        assert reached.ok, reached.out
-        # The heartbeat runs the installed file by its real path.
-        unit = box.read_file("/etc/systemd/system/vpn-wizard-heartbeat.service")
-        assert f"ExecStart={COMMAND} heartbeat " in unit, unit
-        if persona.backend == "swanctl":
-            check_charon_systemd(box)
-
-        lab.poweroff()
-        box = lab.boot()
-        check_tunnels_back(lab, plan, timing, f"{label}, reboot")
-        if persona.backend == "swanctl":
-            check_charon_systemd(box)
-        if "/etc/rc.local" in persona.files:
-            assert box.run("test -e /run/operator-rc-local-ran").ok, "the operator's rc.local did not run"
-
-        out = box.run(f"sudo {COMMAND} uninstall --yes --import {AWS_FILE} --answers {ANSWERS}",
-                      timeout=300)
-        assert out.ok, out.out
-        lab.poweroff()
-        box = lab.boot()
-        verdict = wait_booted(box)
-        assert verdict.startswith("running"), verdict
-        after = snapshot(box, plan)
-        assert after == before, f"uninstall + reboot left a difference:\n--- before\n{before}\n--- after\n{after}"
-        if "/etc/rc.local" in persona.files:
-            assert box.run("test -e /run/operator-rc-local-ran").ok
-        if plain:
-            apply_plain(lab, persistence, timing, label)
-    timing(f"{label}: the whole cycle", time.monotonic() - started)
-    return lab
+        for name in names:
+            _, persistence, options = CYCLES[name]
+            cycle(lab, persistence, timing, **options)
+            done(name)
 
 
 def check_charon_systemd(box: Lab) -> None:
@@ -436,7 +457,14 @@ CYCLES: dict[str, tuple[bootimage.Persona, str, dict[str, Any]]] = {
                                                                 "power_loss_first": True}),
     "debian12-seed-updown": (bootimage.DEBIAN12, "seed", {"mode": "updown"}),
 }
-"""Each persona and persistence choice: one box of its own, from install to uninstall."""
+"""Each persona and persistence choice, from install to uninstall, with its options."""
+
+CHAINS: tuple[tuple[str, ...], ...] = (
+    ("debian12-seed", "debian12-seed-updown"),
+    ("debian13-netplan", "debian13-networkd"),
+    ("debian13-netplan-updown",),
+)
+"""Cycles that share a box, in order (chain). A cycle with the plain prompts ends its chain."""
 
 
 OPT_IN: dict[str, str] = {}
@@ -450,60 +478,76 @@ def selected() -> list[str]:
 
 
 class Cycles:
-    """The cycles of this module, run side by side (each is two UML machines of its own).
+    """The chains of this module, run side by side (each is two UML machines of its own).
 
     They are started together when the module's first test asks, because a
-    box spends most of its boot waiting on its own (UML's process starts): run
-    one after the other they would take about 2.5 min each on a 2-core machine.
-    Each test then waits for its own cycle and re-raises what it found.
+    box spends most of its boot waiting on its own (UML's process starts).
+    Each test then waits for its own cycle and re-raises what it found; a
+    cycle after a failed one in its chain reports that it did not run.
     """
 
     def __init__(self, timing: Timing) -> None:
         self.timing = timing
         self.results: dict[str, BaseException | None] = {}
-        self.threads: dict[str, threading.Thread] = {}
+        self.finished: dict[str, threading.Event] = {}
+        self.threads: list[threading.Thread] = []
+        self.late: BaseException | None = None
         self.tmp = tempfile.TemporaryDirectory(prefix="vpn-wizard-boot-", dir="/var/tmp")
         # The artefact and the images before any box: built once, not by three threads at once.
         artefact()
-        personas = {p.name: p for name, (p, _, _) in CYCLES.items() if name in selected()}
+        chains = [names for names in ([n for n in c if n in selected()] for c in CHAINS) if names]
+        personas = {CYCLES[names[0]][0].name: CYCLES[names[0]][0] for names in chains}
         with ThreadPoolExecutor(max_workers=len(personas) or 1) as pool:
-            for done in [pool.submit(bootimage.image, persona,
-                                     log=Path(self.tmp.name) / f"{persona.name}-image.log")
-                         for persona in personas.values()]:
-                done.result()
-        for name, (persona, persistence, options) in CYCLES.items():
-            if name not in selected():
-                continue
-            work = Path(self.tmp.name) / name
+            for built in [pool.submit(bootimage.image, persona,
+                                      log=Path(self.tmp.name) / f"{persona.name}-image.log")
+                          for persona in personas.values()]:
+                built.result()
+        for names in chains:
+            for name in names:
+                self.finished[name] = threading.Event()
+            work = Path(self.tmp.name) / names[0]
             work.mkdir()
-            thread = threading.Thread(target=self._run,
-                                      args=(name, persona, persistence, work, options),
-                                      name=f"boot-{name}", daemon=True)
-            self.threads[name] = thread
+            thread = threading.Thread(target=self._run, args=(names, work),
+                                      name=f"boot-{names[0]}", daemon=True)
+            self.threads.append(thread)
             thread.start()
 
-    def _run(self, name: str, persona: bootimage.Persona, persistence: str, work: Path,
-             options: dict[str, Any]) -> None:
-        try:
-            cycle(persona, persistence, seed_tunnels(), work, self.timing, **options)
-        except BaseException as err:  # re-raised in the test's own thread
-            self.results[name] = err
-        else:
+    def _run(self, names: list[str], work: Path) -> None:
+        pending = list(names)
+
+        def passed(name: str) -> None:
+            pending.remove(name)
             self.results[name] = None
+            self.finished[name].set()
+
+        try:
+            chain(names, seed_tunnels(), work, self.timing, passed)
+        except BaseException as err:  # re-raised in the tests' own threads
+            if not pending:  # the machines' teardown, after every cycle passed
+                self.late = err
+                return
+            failed, *later = pending
+            self.results[failed] = err
+            self.finished[failed].set()
+            for name in later:
+                self.results[name] = RuntimeError(
+                    f"{name} did not run: {failed} failed before it on the same box")
+                self.finished[name].set()
 
     def result(self, name: str) -> None:
-        if name not in self.threads:
+        if name not in self.finished:
             pytest.skip(OPT_IN.get(name, f"{name} not selected by VPN_WIZARD_BOOT_LAB"))
-        self.threads[name].join(timeout=1500)
-        assert not self.threads[name].is_alive(), f"{name}: still running after 25 min"
+        assert self.finished[name].wait(timeout=1500), f"{name}: still running after 25 min"
         err = self.results[name]
         if err is not None:
             raise err
 
     def close(self) -> None:
-        for thread in self.threads.values():
+        for thread in self.threads:
             thread.join(timeout=1500)
         self.tmp.cleanup()
+        if self.late is not None:
+            raise self.late
 
 
 @pytest.fixture(scope="module")
