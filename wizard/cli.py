@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from wizard.model import BACKENDS, PERSISTENCE
 from wizard.safe_text import printable
-from wizard.session.run import CONFIRM_SECONDS
+from wizard.session.confirm import CONFIRM_SECONDS
 from wizard.system.paths import TargetFileError
 
 EXIT_OK = 0

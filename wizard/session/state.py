@@ -34,6 +34,7 @@ from wizard.session.host import HostDefaults
 from wizard.steps import BY_ID as STEPS_BY_ID
 from wizard.steps import STEPS
 from wizard.system.executable import vpn_wizard_command
+from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root, TargetFileError
 from wizard.wording import place
@@ -98,6 +99,9 @@ class Session:
         self.dry_run = dry_run
         self.host = host or HostDefaults()
         self.checks: list[Check] = list(checks)
+        self.probing = False
+        """The host is being probed (the TUI probes after its first frame): the checks are not
+        known yet, so nothing may be applied (`apply_blockers`) until `host_found`."""
         self.heartbeat_command = heartbeat_command or vpn_wizard_command(DEFAULT_COMMAND)
         self.answers_path = answers_path
         self.setup: Setup | None = None
@@ -246,6 +250,15 @@ class Session:
         """The host's interfaces arrived (late, in the TUI): the WAN and NAT defaults, unless
         already answered, and the interface checks against what the box really has."""
         self.host = self.host.with_interfaces(interfaces)
+        self._problems = (None, [])
+        self._decide_again()
+
+    def host_found(self, facts: HostFacts, checks: Sequence[Check]) -> None:
+        """The probe's facts and preflight checks arrived (late, in the TUI): the backend and
+        persistence defaults from them, unless already answered, and the checks shown."""
+        self.host = HostDefaults(facts, Context(self.host.context.interfaces, host=facts))
+        self.checks = list(checks)
+        self.probing = False
         self._problems = (None, [])
         self._decide_again()
 
@@ -412,6 +425,8 @@ class Session:
             self.plan()
         if self.target_file_error:
             lines.append(f"A file on this box: {self.target_file_error}")
+        if self.probing and not self.dry_run:
+            lines.append("Welcome: this box is still being checked; wait a moment.")
         if not self.dry_run:
             for check in blocking(self.checks):
                 lines.append(f"Welcome · {check.title}: {check.fix}")
