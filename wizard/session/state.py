@@ -23,7 +23,6 @@ from wizard import aws, inputs
 from wizard.answers import SOURCE_DEFAULT
 from wizard.host_defaults import SOURCE_DETECTED
 from wizard.model import Connection, Problem, Setup, Tunnel, errors, validate
-from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.preflight import Check, blocking, box_conflicts
 from wizard.questions import BY_ID as QUESTIONS_BY_ID
@@ -444,6 +443,8 @@ class Session:
         if setup is None or errors(self.problems) or self.active_drafts():
             return None
         if self._plan[0] is not setup:
+            from wizard.plan import build_plan  # the renderers load when a step needs the plan
+
             try:
                 plan = build_plan(setup, self.root.read, heartbeat_command=self.heartbeat_command)
             except TargetFileError as err:  # a file on the box: say which, and what to fix
