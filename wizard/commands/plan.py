@@ -41,6 +41,7 @@ def load_session(args: argparse.Namespace, root: Root, *, dry_run: bool,
     refused = session.take_flags({
         "choices.backend": getattr(args, "backend", None),
         "choices.persistence": getattr(args, "persistence", None),
+        "choices.fast_failover": getattr(args, "fast_failover", None),
     })
     for reason in refused:
         say(assemble(("error: ", "bold red"), (reason, "")))

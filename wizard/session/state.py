@@ -279,7 +279,7 @@ class Session:
             self.setup = setup
             self.sources.update({k: v for k, v in sources.items() if k not in answered})
 
-    def take_flags(self, flags: Mapping[str, str | None]) -> list[str]:
+    def take_flags(self, flags: Mapping[str, str | bool | None]) -> list[str]:
         """Answers given as command-line flags (question id -> value; None: not given).
 
         They go through the questions exactly as an answers file's or a screen's
