@@ -279,7 +279,10 @@ class StrongswanAdapter(Adapter):
             running = sw.running()
             if not ctx.changed and running and set(ctx.conns) <= sw.loaded_conns():
                 return Prepared(already=True)
-            return Prepared(undo=StrongswanUndo(running), do=lambda: sw.restart(ctx.conns))
+            # A daemon that is not running is started, not restarted: the starter's
+            # restart is a stop, a 2 s pause and a start. The undo is the same either way.
+            return Prepared(undo=StrongswanUndo(running),
+                            do=lambda: (sw.restart if running else sw.start)(ctx.conns))
         if not sw.installed() or not sw.running():
             return Prepared(already=True)
         if isinstance(op, StopStrongswan):
