@@ -255,8 +255,8 @@ def _fast_failover(lab: Lab, tunnels: list[PeerTunnel], timing: Timing) -> None:
     """Issue 13: with `fast_failover`, the heartbeat moves the route off a dead tunnel (DPD
     has not cleared it yet), then back once it answers again, once each way (no flapping).
 
-    The lab has no systemd: the heartbeat the plan's unit would run is started the
-    document's way, from the plan's own line. bench/failover_lab.py measures how fast
+    The lab has no systemd: the heartbeat the plan's unit would run (its ExecStart) is
+    started the document's way, in the background. bench/failover_lab.py measures how fast
     from the VPC host's side; this proves what moves it.
     """
     first, second = tunnels
@@ -266,10 +266,9 @@ def _fast_failover(lab: Lab, tunnels: list[PeerTunnel], timing: Timing) -> None:
     assert applied.rc == 0, applied.out
     up, status = wl.wait_established(lab, names)
     assert up, status
-    plan = lab.run(wl.wizard("plan", "--import", wl.AWS_FILE, "--answers", wl.ANSWERS),
-                   timeout=120).out
-    line = re.search(r"(\S*vpn-wizard heartbeat [^\n>]*?)\s*>/dev/null", plan)
-    assert line and "--failover Tunnel1:100" in line.group(1), plan[-2000:]
+    unit = lab.read_file("/etc/systemd/system/vpn-wizard-heartbeat.service")
+    line = re.search(r"^ExecStart=(.*)$", unit, re.M)
+    assert line and "--failover Tunnel1:100" in line.group(1), unit
     pid = lab.run(f"setsid {line.group(1)} >{HEARTBEAT_LOG} 2>&1 </dev/null & echo $!",
                   check=True).out.strip()
     try:
