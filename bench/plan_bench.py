@@ -80,18 +80,24 @@ def main() -> None:
     baseline_argv = [py, "-c", "import rich.console, rich.syntax"]
     plan_argv = [exe, "plan", "--import", str(EXAMPLE)]
     json_argv = [*plan_argv, "--format", "json"]
-    runs: dict[str, list[float]] = {"base": [], "plan": [], "json": []}
-    for argv in (baseline_argv, plan_argv, json_argv):
+    # What `plan` imports before it reads anything (its import cost, apart from rendering).
+    import_argv = [py, "-c", "import wizard.cli, wizard.commands.plan"]
+    commands = {"base": baseline_argv, "plan": plan_argv, "json": json_argv,
+                "imports": import_argv}
+    runs: dict[str, list[float]] = {key: [] for key in commands}
+    for argv in commands.values():
         wall(argv)  # warm the page cache
-    for _ in range(RUNS):  # alternate, so a load spike hits all three alike
-        for key, argv in (("base", baseline_argv), ("plan", plan_argv), ("json", json_argv)):
+    for _ in range(RUNS):  # alternate, so a load spike hits all alike
+        for key, argv in commands.items():
             runs[key].append(wall(argv) * 1000)
-    baseline, plan_ms, json_ms = (statistics.median(runs[k]) for k in ("base", "plan", "json"))
+    baseline, plan_ms, json_ms, import_ms = (statistics.median(runs[k]) for k in commands)
     print(f"  python -c 'import rich.console, rich.syntax'    {baseline:8.1f} ms")
     print(f"  vpn-wizard plan --import {EXAMPLE.name:22} {plan_ms:8.1f} ms")
     print(f"  ... --format json                               {json_ms:8.1f} ms")
+    print(f"  python -c 'import wizard.cli, wizard.commands.plan' {import_ms:4.1f} ms")
     print(f"  plan / baseline (medians): {plan_ms / baseline:.2f}x   "
-          f"json / baseline: {json_ms / baseline:.2f}x")
+          f"json / baseline: {json_ms / baseline:.2f}x   "
+          f"plan's imports / baseline: {import_ms / baseline:.2f}x")
     build, render, lines = many_connections(50)
     print("50 connections (100 tunnels), planned one after another over the same files:")
     print(f"  build_plan total  {build * 1000:8.1f} ms")
