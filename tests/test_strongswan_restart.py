@@ -124,3 +124,36 @@ def test_swanctl_starts_a_daemon_that_is_down(monkeypatch: pytest.MonkeyPatch) -
     vici.load(["Tunnel1"], restart=True)
     assert ran == [["systemctl", "start", swanctl.SERVICE],
                    ["swanctl", "--load-all", "--noprompt"]]
+
+
+# --------------------------------------------------------------------------- no restart for nothing
+# A re-apply that changes nothing strongSwan reads (a unit, a sysctl, a route) leaves the
+# running daemon, and so the tunnels, alone (issue 13: toggling fast failover, or the
+# heartbeat's interval, dropped both tunnels for a restart).
+
+
+@pytest.mark.parametrize("backend", ["stroke", "swanctl"])
+def test_a_reapply_that_changes_nothing_strongswan_reads_keeps_the_daemon(
+    tmp_path: Path, backend: str,
+) -> None:
+    root = seeded_root(tmp_path / "manual")
+    assert apply_plan(build_plan(seed_setup(backend=backend), root.read), System.real(root)).ok
+    # A new MTU in manual mode: the links and the persistence files change, before the
+    # daemon's step; nothing strongSwan reads does.
+    again = System.real(root)
+    result = apply_plan(build_plan(seed_setup(backend=backend, mtu=1400), root.read), again)
+    assert result.ok and result.changed
+    assert any("mtu 1400" in line for line in again.log), again.log
+    daemon = [line for line in again.log
+              if line.startswith(("ipsec ", "swanctl ", "systemctl restart strongswan"))]
+    assert daemon == [], daemon
+    # In updown mode the MTU is in the updown script, which a running daemon runs again
+    # only when the tunnels come up again: that still restarts it.
+    root = seeded_root(tmp_path / "updown")
+    assert apply_plan(build_plan(seed_setup(mode="updown", backend=backend), root.read),
+                      System.real(root)).ok
+    third = System.real(root)
+    result = apply_plan(build_plan(seed_setup(mode="updown", backend=backend, mtu=1400),
+                                   root.read), third)
+    assert result.ok
+    assert any(line in ("ipsec restart", "systemctl restart strongswan") for line in third.log)
