@@ -8,7 +8,10 @@ Boots the UML lab (tests/lab), starts the vgw responder, then on the cgw:
    wrote (VTIs, rules and routes still in place), timed the same way - the
    floor set by strongSwan itself; then `ipsec restart`, which is what the
    wizard runs (the starter script sleeps 2 s between its stop and start);
-3. `vpn-wizard rollback` after a `kill -9` at the last action, timed alone.
+3. `vpn-wizard rollback` after a `kill -9` at the last action, timed alone;
+4. on the box the rollback put back (the daemon stopped), the document's steps
+   typed by a script (tests/lab/manual.py) and a bare `ipsec start`, timed
+   to both CHILD_SAs installed: what the wizard is compared with (issue 13).
 
 Needs root and user-mode-linux (see tests/lab/uml.py). Run:
     .venv/bin/python bench/apply_lab.py
@@ -24,6 +27,7 @@ LAB = Path(__file__).resolve().parent.parent / "tests" / "lab"
 sys.path.insert(0, str(LAB))
 
 import wizard_lab as wl  # noqa: E402
+from manual import all_up, type_manual_steps, wait_tunnels_up  # noqa: E402
 from peer import seed_tunnels, start_peer  # noqa: E402
 from uml import Lab, lab_unavailable  # noqa: E402
 
@@ -53,12 +57,13 @@ def main() -> int:
         started = time.monotonic()
         lab.run(wl.apply_cmd("--no-confirm"), check=True, timeout=180)
         command = time.monotonic() - started
-        up, status = wl.wait_established(lab, names)
-        if not up:
+        status = wait_tunnels_up(lab, names)
+        if not all_up(status, names):
             print(status)
             return 1
+        wizard_up = time.monotonic() - started
         timed("vpn-wizard apply (command returned)", command)
-        timed("vpn-wizard apply -> both tunnels ESTABLISHED", time.monotonic() - started)
+        timed("vpn-wizard apply -> both CHILD_SAs installed", wizard_up)
 
         lab.run("ipsec stop", check=True, timeout=60)
         lab.wait_until("! ipsec status >/dev/null 2>&1", timeout=30)
@@ -89,6 +94,18 @@ def main() -> int:
         started = time.monotonic()
         lab.run(wl.wizard("rollback"), check=True, timeout=180)
         timed("vpn-wizard rollback after kill -9 (whole plan)", time.monotonic() - started)
+
+        lab.run("ipsec stop", timeout=60)
+        started = time.monotonic()
+        type_manual_steps(lab, tunnels, restart=False)
+        lab.run("ipsec start", check=True, timeout=60)
+        status = wait_tunnels_up(lab, names)
+        if not all_up(status, names):
+            print(status)
+            return 1
+        typed = time.monotonic() - started
+        timed("document's steps typed by a script + ipsec start -> both installed", typed)
+        print(f"apply -> up / typed -> up: {wizard_up / typed:.2f}x", flush=True)
     return 0
 
 

@@ -20,6 +20,7 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from precompile import compile_project  # noqa: E402  (bench/ is sys.path[0])
 from seed_setup import seed_setup  # noqa: E402
 
 from wizard.plan import build_plan  # noqa: E402
@@ -33,11 +34,6 @@ def wall(argv: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
     return time.perf_counter() - start
-
-
-def median_ms(argv: list[str]) -> float:
-    wall(argv)  # warm the page cache
-    return statistics.median(wall(argv) for _ in range(RUNS)) * 1000
 
 
 def many_connections(count: int) -> tuple[float, float, int]:
@@ -76,16 +72,32 @@ def many_connections(count: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
+    compile_project()
     py = sys.executable
     exe = str(Path(py).with_name("vpn-wizard"))
     print(f"cold start, median of {RUNS} runs on this machine:")
-    baseline = median_ms([py, "-c", "import rich"])
-    print(f"  python -c 'import rich'                         {baseline:8.1f} ms")
-    if EXAMPLE.exists():
-        plan_ms = median_ms([exe, "plan", "--import", str(EXAMPLE)])
-        print(f"  vpn-wizard plan --import {EXAMPLE.name:22} {plan_ms:8.1f} ms")
-        json_ms = median_ms([exe, "plan", "--import", str(EXAMPLE), "--format", "json"])
-        print(f"  ... --format json                               {json_ms:8.1f} ms")
+    # The floor: what printing highlighted files takes anyway (issue 13's baseline).
+    baseline_argv = [py, "-c", "import rich.console, rich.syntax"]
+    plan_argv = [exe, "plan", "--import", str(EXAMPLE)]
+    json_argv = [*plan_argv, "--format", "json"]
+    # What `plan` imports before it reads anything (its import cost, apart from rendering).
+    import_argv = [py, "-c", "import wizard.cli, wizard.commands.plan"]
+    commands = {"base": baseline_argv, "plan": plan_argv, "json": json_argv,
+                "imports": import_argv}
+    runs: dict[str, list[float]] = {key: [] for key in commands}
+    for argv in commands.values():
+        wall(argv)  # warm the page cache
+    for _ in range(RUNS):  # alternate, so a load spike hits all alike
+        for key, argv in commands.items():
+            runs[key].append(wall(argv) * 1000)
+    baseline, plan_ms, json_ms, import_ms = (statistics.median(runs[k]) for k in commands)
+    print(f"  python -c 'import rich.console, rich.syntax'    {baseline:8.1f} ms")
+    print(f"  vpn-wizard plan --import {EXAMPLE.name:22} {plan_ms:8.1f} ms")
+    print(f"  ... --format json                               {json_ms:8.1f} ms")
+    print(f"  python -c 'import wizard.cli, wizard.commands.plan' {import_ms:4.1f} ms")
+    print(f"  plan / baseline (medians): {plan_ms / baseline:.2f}x   "
+          f"json / baseline: {json_ms / baseline:.2f}x   "
+          f"plan's imports / baseline: {import_ms / baseline:.2f}x")
     build, render, lines = many_connections(50)
     print("50 connections (100 tunnels), planned one after another over the same files:")
     print(f"  build_plan total  {build * 1000:8.1f} ms")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
 from textual import work
@@ -33,22 +33,23 @@ from screens.flow import BY_ID as FLOW_BY_ID
 from screens.flow import FLOW
 from screens.navigation import StepNavigation
 from screens.safe import TerminalSafeFilter
-from wizard import answers as answers_mod
-from wizard.apply import ApplyResult
 from wizard.model import Problem, Setup
-from wizard.plan_types import Plan
 from wizard.preflight import host_checks
 from wizard.questions import Question, Value
 from wizard.safe_text import printable
-from wizard.session import ApplyRun, HostDefaults, Outcome, Session
-from wizard.status.desired import expected_from_setup
-from wizard.status.live import open_status
-from wizard.status.model import Expected
-from wizard.status.sources import StatusSource
-from wizard.system.host import HostFacts, probe
+from wizard.session.host import HostDefaults
+from wizard.session.state import Session
+from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
-from wizard.system.netlink import read_interfaces
 from wizard.system.paths import Root
+
+if TYPE_CHECKING:
+    # Only what the first frame needs is imported before it: the apply run, the
+    # status readers and the previews load when their step opens.
+    from wizard.apply import ApplyResult
+    from wizard.plan_types import Plan
+    from wizard.session.run import ApplyRun, Outcome
+    from wizard.status.sources import StatusSource
 
 T = TypeVar("T")
 
@@ -120,7 +121,7 @@ class WizardApp(StepNavigation, App[int]):
         dry_run: bool = False,
         import_path: str | None = None,
         answers_path: str | None = None,
-        host: HostFacts,
+        host: HostFacts | Callable[[], HostFacts],
         interfaces: Sequence[HostInterface] | Callable[[], Sequence[HostInterface]] = (),
         cursor_blink: bool = True,
         start: str = "welcome",
@@ -134,8 +135,10 @@ class WizardApp(StepNavigation, App[int]):
             dry_run: record instead of applying; nothing is blocked.
             import_path: the AWS file given on the command line.
             answers_path: the answers file given on the command line.
-            host: the probe's facts (`wizard.system.host.probe`, or canned in tests):
-                the preflight checks and the defaults the box proposes.
+            host: the probe's facts (canned in tests): the preflight checks and the
+                defaults the box proposes; or a function that probes (`run_app`): it
+                then runs in a thread after the first frame (it runs `ipsec --version`
+                and friends), and applying waits for it (`Session.probing`).
             interfaces: the host's interfaces (canned in tests), or a function that
                 lists them; it then runs in a thread after the first frame, because
                 netlink's library alone takes longer to import than the welcome
@@ -151,11 +154,21 @@ class WizardApp(StepNavigation, App[int]):
         super().__init__()
         root = root or Root("/")
         listed = () if callable(interfaces) else tuple(interfaces)
-        self.session = Session(root, dry_run=dry_run,
-                               host=HostDefaults.probe(root, listed, facts=host),
-                               checks=host_checks(host, dry_run=dry_run),
-                               heartbeat_command=heartbeat_command, answers_path=answers_path)
+        if callable(host):
+            self.session = Session(root, dry_run=dry_run,
+                                   host=HostDefaults(),
+                                   heartbeat_command=heartbeat_command, answers_path=answers_path)
+            self.session.probing = True
+            if listed:
+                self.session.interfaces_found(listed)
+        else:
+            self.session = Session(root, dry_run=dry_run,
+                                   host=HostDefaults.probe(root, listed, facts=host),
+                                   checks=host_checks(host, dry_run=dry_run),
+                                   heartbeat_command=heartbeat_command,
+                                   answers_path=answers_path)
         """Everything the operator said and what the core makes of it."""
+        self._probe_host = host if callable(host) else None
         self._list_interfaces = interfaces if callable(interfaces) else None
         self.cursor_blink = cursor_blink
         self.start_step = start
@@ -198,6 +211,10 @@ class WizardApp(StepNavigation, App[int]):
         """Where the live status panel reads from: this box, for the tunnels of this setup."""
         if self._status_source is not None:
             return self._status_source(self.setup)
+        from wizard.status.desired import expected_from_setup
+        from wizard.status.live import open_status
+        from wizard.status.model import Expected
+
         expected = expected_from_setup(self.setup) if self.setup else Expected(())
         # The same target as the run: a dry run's keys record, a --root's act on its files.
         return open_status(expected, self.root, dry_run=self.dry_run)
@@ -210,8 +227,23 @@ class WizardApp(StepNavigation, App[int]):
         self.visited.update(step.id for step in FLOW[:index])
         self.set_reactive(WizardApp.current, self.start_step)
         self.push_screen(self._screen_for(FLOW_BY_ID[self.start_step]))
+        if self._probe_host is not None:
+            self.call_after_refresh(self._probe)
         if self._list_interfaces is not None:
-            self._read_interfaces()
+            self.call_after_refresh(self._read_interfaces)
+
+    @work(thread=True, exit_on_error=False)
+    def _probe(self) -> None:
+        """The host probe (version commands, files), after the first frame is on the screen."""
+        assert self._probe_host is not None
+        facts = self._probe_host()
+        self.call_from_thread(self._host_found, facts)
+
+    def _host_found(self, facts: HostFacts) -> None:
+        """The probe's facts arrived: the checks and the box's defaults, unless answered."""
+        self.session.host_found(facts, host_checks(facts, dry_run=self.dry_run))
+        if isinstance(self.screen, StepScreen) and self.screen.is_mounted:
+            self.screen.refresh_state()  # the welcome screen shows the checks
 
     @work(thread=True, exit_on_error=False)
     def _read_interfaces(self) -> None:
@@ -234,6 +266,8 @@ class WizardApp(StepNavigation, App[int]):
 
     def start_apply(self) -> None:
         """The review was confirmed: freeze the plan and open the Apply step."""
+        from wizard.session.run import ApplyRun
+
         plan = self.session.plan()
         if plan is None or self.setup is None:
             return
@@ -267,9 +301,11 @@ class WizardApp(StepNavigation, App[int]):
     def _save_to(self, request: SaveRequest | None) -> None:
         if request is None or not request.path or self.setup is None:
             return
+        from wizard.answers import AnswersError
+
         try:
             said = self.session.save_answers(request.path, include_secrets=request.include_keys)
-        except answers_mod.AnswersError as exc:
+        except AnswersError as exc:
             self.notify(printable(exc), title="Answers not saved", severity="error",
                         markup=False)
             return
@@ -297,14 +333,17 @@ class WizardApp(StepNavigation, App[int]):
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """`vpn-wizard` without a sub-command: probe the host, then run the wizard."""
+    """`vpn-wizard` without a sub-command: the wizard (it probes the host after its first frame)."""
+    from wizard.system.host import probe
+    from wizard.system.netlink import read_interfaces
+
     root = Root(args.root)
     app = WizardApp(
         root=root,
         dry_run=bool(args.dry_run),
         import_path=args.import_path,
         answers_path=args.answers,
-        host=probe(root),
+        host=lambda: probe(root),
         interfaces=read_interfaces,
     )
     code = app.run()

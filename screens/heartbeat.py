@@ -21,6 +21,7 @@ class HeartbeatScreen(StepScreen):
         yield Static(EXPLAIN, classes="explain")
         yield self.field("choices.heartbeat")
         yield self.field("choices.heartbeat_interval")
+        yield self.field("choices.fast_failover")
         yield Static("", id="targets")
 
     def state_changed(self) -> None:
@@ -29,6 +30,7 @@ class HeartbeatScreen(StepScreen):
             return
         on = setup.choices.heartbeat
         self.query_one("#f-choices-heartbeat_interval").display = on
+        self.query_one("#f-choices-fast_failover").display = on
         targets = self.query_one("#targets", Static)
         targets.display = on  # with the heartbeat off nothing is pinged: no targets to show
         text = Text("Targets: ", style="bold")

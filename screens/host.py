@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from screens.widgets import SidebarEntry
-from wizard.model import Problem, Setup
-from wizard.plan_types import Plan
-from wizard.questions import Question, Value
-from wizard.session import ApplyRun, Outcome, Session
-from wizard.status.sources import StatusSource
-from wizard.system.paths import Root
+if TYPE_CHECKING:  # annotations only: the session's engine is not loaded before the first frame
+    from screens.widgets import SidebarEntry
+    from wizard.model import Problem, Setup
+    from wizard.plan_types import Plan
+    from wizard.questions import Question, Value
+    from wizard.session import ApplyRun, Outcome, Session
+    from wizard.status.sources import StatusSource
+    from wizard.system.paths import Root
 
 
 class StepHost(Protocol):

@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
 from screens.base import StepScreen
-from screens.uninstall import UninstallScreen
 from wizard.manifest import MANIFEST_PATH
 from wizard.preflight import Check, blocking
 
@@ -58,16 +57,29 @@ class WelcomeScreen(StepScreen):
     """What will happen, and the preflight checks with a fix for each failure."""
 
     def compose_body(self) -> ComposeResult:
-        checks = self.wizard.checks
         yield Static(INTRO, id="intro")
-        yield Static(verdict(checks, self.wizard.dry_run), id="verdict")
-        yield Static(Group(Text("Preflight checks", style="bold"), checks_renderable(checks)),
-                     id="checks")
+        yield Static(self._verdict(), id="verdict")
+        yield Static(self._checks(), id="checks")
         if self.wizard.root.path(MANIFEST_PATH).exists():  # the wizard's setup is on this box
             yield Static(Text("This box already has a setup the wizard applied. You can set "
                               "it up again below, or remove it."), id="applied-note")
             yield Button("Uninstall the wizard's setup…", id="uninstall")
 
+    def _verdict(self) -> Text:
+        if self.wizard.session.probing:
+            return Text("Checking this box…", style="bold")
+        return verdict(self.wizard.checks, self.wizard.dry_run)
+
+    def _checks(self) -> RenderableType:
+        return Group(Text("Preflight checks", style="bold"), checks_renderable(self.wizard.checks))
+
+    def state_changed(self) -> None:
+        """The probe may have finished since the screen was drawn: show its checks."""
+        self.query_one("#verdict", Static).update(self._verdict())
+        self.query_one("#checks", Static).update(self._checks())
+
     @on(Button.Pressed, "#uninstall")
     def _uninstall(self) -> None:
+        from screens.uninstall import UninstallScreen  # its previews load when it opens
+
         self.app.push_screen(UninstallScreen(self.wizard.root, dry_run=self.wizard.dry_run))

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
+from applykit import seeded_root
+from seed_setup import seed_setup
 
-from wizard.system import strongswan
+from wizard.apply import apply_plan
+from wizard.plan import build_plan
+from wizard.system import System, strongswan, swanctl
 from wizard.system.base import CommandTimeout, HostError
 
 STATUSALL = """Status of IKE charon daemon (strongSwan 5.9.8, Linux 6.1.0, x86_64):
@@ -59,3 +65,95 @@ def test_a_daemon_that_never_answers_still_fails_at_the_deadline(
     _daemon(monkeypatch, silent_polls=10**6)
     with pytest.raises(HostError, match="not loaded after 30s"):
         strongswan.IpsecStrongswan([]).restart(["Tunnel1", "Tunnel2"], timeout=30)
+
+
+# --------------------------------------------------------------------------- start, not restart
+# A daemon that is not running is started (`ipsec start`, `systemctl start`): the
+# starter's restart would stop nothing, pause 2 s and start (issue 13). A running one
+# is still restarted, and the undo is the same either way.
+
+
+def test_a_stopped_daemon_is_started_then_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _daemon(monkeypatch, silent_polls=1)
+    strongswan.IpsecStrongswan([]).start(["Tunnel1", "Tunnel2"], timeout=30)
+    assert calls == ["start", "statusall", "statusall"]
+
+
+def _apply_on(tmp_path: Path, fail_at: str | None = None) -> tuple[Any, System]:
+    root = seeded_root(tmp_path)
+    system = System.real(root)  # a --root: files here, the kernel and daemon simulated
+    result = apply_plan(build_plan(seed_setup(), root.read), system, fail_at=fail_at)
+    return result, system
+
+
+def test_apply_starts_a_stopped_daemon_and_restarts_a_running_one(tmp_path: Path) -> None:
+    result, system = _apply_on(tmp_path)
+    assert result.ok
+    assert "ipsec start" in system.log and "ipsec restart" not in system.log
+    assert system.strongswan.running()
+    # Running now: a change (the other mode) needs the new config read, by a restart.
+    again = System.real(system.root)
+    changed = apply_plan(build_plan(seed_setup(mode="updown"), system.root.read), again)
+    assert changed.ok and "ipsec restart" in again.log and "ipsec start" not in again.log
+
+
+def test_a_rolled_back_start_stops_the_daemon_again(tmp_path: Path) -> None:
+    result, system = _apply_on(tmp_path, fail_at="heartbeat")
+    assert not result.ok
+    assert "ipsec start" in system.log
+    assert not system.strongswan.running()  # as before the apply
+
+
+def test_swanctl_starts_a_daemon_that_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[list[str]] = []
+    answers = iter([None, None, {"Tunnel1"}, {"Tunnel1"}])
+    monkeypatch.setattr(swanctl.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(swanctl, "_starter_runs_charon", lambda: False)
+    monkeypatch.setattr(swanctl, "_systemd_runs", lambda: True)
+    monkeypatch.setattr(swanctl, "_charon_systemd_installed", lambda: True)
+    monkeypatch.setattr(swanctl.time, "sleep", lambda seconds: None)
+
+    def run(argv: Sequence[str], log: list[str], *, check: bool = True,
+            timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        ran.append(list(argv))
+        return subprocess.CompletedProcess(list(argv), 0, "", "")
+
+    monkeypatch.setattr(swanctl, "run_argv", run)
+    vici = swanctl.Swanctl([])
+    monkeypatch.setattr(vici, "conns", lambda: next(answers))
+    vici.load(["Tunnel1"], restart=True)
+    assert ran == [["systemctl", "start", swanctl.SERVICE],
+                   ["swanctl", "--load-all", "--noprompt"]]
+
+
+# --------------------------------------------------------------------------- no restart for nothing
+# A re-apply that changes nothing strongSwan reads (a unit, a sysctl, a route) leaves the
+# running daemon, and so the tunnels, alone (issue 13: toggling fast failover, or the
+# heartbeat's interval, dropped both tunnels for a restart).
+
+
+@pytest.mark.parametrize("backend", ["stroke", "swanctl"])
+def test_a_reapply_that_changes_nothing_strongswan_reads_keeps_the_daemon(
+    tmp_path: Path, backend: str,
+) -> None:
+    root = seeded_root(tmp_path / "manual")
+    assert apply_plan(build_plan(seed_setup(backend=backend), root.read), System.real(root)).ok
+    # A new MTU in manual mode: the links and the persistence files change, before the
+    # daemon's step; nothing strongSwan reads does.
+    again = System.real(root)
+    result = apply_plan(build_plan(seed_setup(backend=backend, mtu=1400), root.read), again)
+    assert result.ok and result.changed
+    assert any("mtu 1400" in line for line in again.log), again.log
+    daemon = [line for line in again.log
+              if line.startswith(("ipsec ", "swanctl ", "systemctl restart strongswan"))]
+    assert daemon == [], daemon
+    # In updown mode the MTU is in the updown script, which a running daemon runs again
+    # only when the tunnels come up again: that still restarts it.
+    root = seeded_root(tmp_path / "updown")
+    assert apply_plan(build_plan(seed_setup(mode="updown", backend=backend), root.read),
+                      System.real(root)).ok
+    third = System.real(root)
+    result = apply_plan(build_plan(seed_setup(mode="updown", backend=backend, mtu=1400),
+                                   root.read), third)
+    assert result.ok
+    assert any(line in ("ipsec restart", "systemctl restart strongswan") for line in third.log)

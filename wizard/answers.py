@@ -18,6 +18,7 @@ form is docs/answers.md):
     persistence = "seed"              # "seed" | "netplan" | "networkd" | "none"
     heartbeat = true
     heartbeat_interval = 5
+    fast_failover = false             # the heartbeat moves the routes off a dead tunnel
     enable_forwarding = true
     backend = "stroke"                # "stroke" | "swanctl"
 
@@ -253,6 +254,7 @@ CHOICE_KEYS: dict[str, Callable[[object], Any]] = {
     "persistence": _string,
     "heartbeat": _boolean,
     "heartbeat_interval": _integer,
+    "fast_failover": _boolean,
     "enable_forwarding": _boolean,
     "backend": _string,
 }

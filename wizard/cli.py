@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from wizard.model import BACKENDS, PERSISTENCE
 from wizard.safe_text import printable
-from wizard.session.run import CONFIRM_SECONDS
+from wizard.session.confirm import CONFIRM_SECONDS
 from wizard.system.paths import TargetFileError
 
 EXIT_OK = 0
@@ -41,6 +41,10 @@ def _add_choices(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--persistence", choices=PERSISTENCE, default=None,
                         help="what brings the tunnels back after a reboot in manual mode; "
                         "default: the answers file's, else what the box has")
+    parser.add_argument("--fast-failover", action=argparse.BooleanOptionalAction, default=None,
+                        help="the heartbeat moves the VPC routes off a tunnel that stops "
+                        "answering, within seconds (docs/failover.md); default: the answers "
+                        "file's, else off")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     heartbeat = sub.add_parser("heartbeat", help="ping the AWS inside addresses forever")
     heartbeat.add_argument("targets", nargs="+", metavar="ADDRESS")
     heartbeat.add_argument("--interval", type=float, default=5.0, metavar="SECONDS")
+    heartbeat.add_argument("--failover", action="append", default=[], metavar="TUNNEL:METRIC",
+                           help="fast failover: the interface and route metric of each target's "
+                           "tunnel, in the targets' order (docs/failover.md)")
+    heartbeat.add_argument("--route", action="append", default=[], metavar="CIDR",
+                           help="with --failover: a VPC CIDR routed over the tunnels")
     heartbeat.add_argument("--state-file", default="/run/vpn-wizard/heartbeat.json",
                            metavar="FILE")
     heartbeat.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR",

@@ -205,6 +205,57 @@ class _Target:
         )
 
 
+DOWN_AFTER = 2
+"""Unanswered pings in a row after which fast failover takes a tunnel's routes off."""
+UP_AFTER = 5
+"""Answered pings in a row after which fast failover puts them back: longer than
+DOWN_AFTER, so a tunnel that answers now and then does not pull traffic back and forth."""
+
+Reroute = Callable[[frozenset[str]], None]
+"""Makes the routes match: the addresses whose tunnels' routes must be off (the rest on)."""
+
+
+class Failover:
+    """Which tunnels to route around, from the heartbeat's pings, with hysteresis.
+
+    A target is dead after `down_after` unanswered pings in a row and alive
+    again after `up_after` answered in a row; in between it keeps its state,
+    so one lost ping moves nothing and a flapping tunnel does not win traffic
+    back. Routes are withdrawn only from dead tunnels, and never from all of
+    them: with every tunnel dead, taking every route off would send the VPC's
+    traffic out of the default route unencrypted, so they all stay (what DPD
+    and updown would do without this option).
+    """
+
+    def __init__(self, addresses: Iterable[str], *, down_after: int = DOWN_AFTER,
+                 up_after: int = UP_AFTER) -> None:
+        self.addresses = tuple(dict.fromkeys(addresses))
+        self.down_after = down_after
+        self.up_after = up_after
+        self.dead: set[str] = set()
+        self._missed = dict.fromkeys(self.addresses, 0)
+        self._answered = dict.fromkeys(self.addresses, 0)
+
+    def observe(self, address: str, replied: bool) -> None:
+        """One ping's outcome."""
+        if replied:
+            self._missed[address] = 0
+            self._answered[address] += 1
+            if self._answered[address] >= self.up_after:
+                self.dead.discard(address)
+        else:
+            self._answered[address] = 0
+            self._missed[address] += 1
+            if self._missed[address] >= self.down_after:
+                self.dead.add(address)
+
+    def withdrawn(self) -> frozenset[str]:
+        """The addresses whose tunnels' routes should be off now."""
+        if len(self.dead) >= len(self.addresses):
+            return frozenset()
+        return frozenset(self.dead)
+
+
 class Heartbeat:
     """Pings every target once per interval and records the answers.
 
@@ -221,6 +272,8 @@ class Heartbeat:
         write: replaces the state file atomically.
         timeout: seconds each ping waits for its reply.
         window: seconds of history behind replies/attempts.
+        reroute: with fast failover, called after a round whose pings change which
+            tunnels are routed around (`Failover`); None: the heartbeat only pings.
     """
 
     def __init__(
@@ -235,6 +288,7 @@ class Heartbeat:
         write: Writer = write_state_file,
         timeout: float = 1.0,
         window: float = WINDOW,
+        reroute: Reroute | None = None,
     ) -> None:
         self.targets = [_Target(address) for address in dict.fromkeys(targets)]
         if not self.targets:
@@ -249,6 +303,10 @@ class Heartbeat:
         self.write = write
         self.timeout = timeout
         self.window = window
+        self.reroute = reroute
+        self.failover = Failover(t.address for t in self.targets) if reroute else None
+        self.withdrawn: frozenset[str] = frozenset()
+        """The addresses whose routes fast failover has taken off."""
         self.rounds = 0
         self.write_errors = 0
         """Rounds whose state could not be written; the pinging goes on regardless."""
@@ -271,6 +329,16 @@ class Heartbeat:
             except OSError:
                 rtt = None  # a ping that cannot be sent is a ping without a reply
             target.record(self.clock(), rtt, self.window)
+            if self.failover is not None:
+                self.failover.observe(target.address, rtt is not None)
+        if self.failover is not None and self.reroute is not None:
+            wanted = self.failover.withdrawn()
+            if wanted != self.withdrawn:
+                try:
+                    self.reroute(wanted)
+                    self.withdrawn = wanted
+                except OSError:
+                    pass  # tried again after the next round
         self.rounds += 1
         state = self.state()
         if self.state_file is not None:

@@ -172,6 +172,10 @@ class Choices:
     runtime only."""
     heartbeat: bool = True
     heartbeat_interval: int = 5
+    fast_failover: bool = False
+    """The heartbeat pings every second and, when a tunnel stops answering while another
+    answers, takes the VPC routes off it until it answers again (docs/failover.md); the
+    document's DPD timers stay as they are."""
     backend: Backend = "stroke"
     """"stroke": the document's ipsec.conf/ipsec.secrets through the `ipsec` starter;
     "swanctl": /etc/swanctl/conf.d through vici, for boxes without the starter."""
@@ -384,6 +388,12 @@ def validate_choices(choices: Choices) -> list[Problem]:
         problems.append(Problem(f"{at}.mtu", "must be between 576 and 9001"))
     if not 1 <= choices.heartbeat_interval <= 3600:
         problems.append(Problem(f"{at}.heartbeat_interval", "must be 1-3600 seconds"))
+    if choices.fast_failover and not choices.heartbeat:
+        problems.append(Problem(f"{at}.fast_failover",
+                                "needs the heartbeat: its pings are what detect a dead tunnel"))
+    if choices.fast_failover and not choices.vpc_cidrs:
+        problems.append(Problem(f"{at}.fast_failover",
+                                "needs at least one VPC CIDR: those routes are what it moves"))
     return problems
 
 

@@ -22,7 +22,6 @@ from ipaddress import IPv4Address
 from typing import Literal
 
 from wizard.blocks import lines_outside_blocks
-from wizard.engine.journal import unfinished
 from wizard.fields import show
 from wizard.model import Choices, Problem, Setup
 from wizard.render import swanctl
@@ -425,6 +424,8 @@ def preflight(setup: Setup, system: System) -> list[str]:
                     f"tunnel's VTI (key {tunnel.mark}); remove it or rename the tunnel"
                 )
     if not system.dry_run:
+        from wizard.engine.journal import unfinished  # the engine: only when applying
+
         pending = unfinished(system.root)
         if pending is not None:
             problems.append(

@@ -530,6 +530,18 @@ def _choice_questions() -> dict[str, list[Question]]:
                 apply=lambda s, v: _set_choice(s, heartbeat_interval=_whole(v)),
                 when=_heartbeat_on,
             ),
+            Question(
+                "choices.fast_failover", "heartbeat", "Fast failover",
+                "Move the VPC routes off a tunnel that stops answering, within seconds?",
+                "The heartbeat then pings every second; after 2 unanswered pings in a row it "
+                "takes the VPC routes off that tunnel (only while the other one answers), and "
+                "puts them back after 5 answered in a row. Without it, a dead tunnel is "
+                "noticed by DPD (up to 40 s). See docs/failover.md.",
+                "confirm",
+                read=lambda s: s.choices.fast_failover,
+                apply=lambda s, v: _set_choice(s, fast_failover=_flag(v)),
+                when=_heartbeat_on,
+            ),
         ],
     }
 

@@ -248,12 +248,60 @@ def _failover(lab: Lab, tunnels: list[PeerTunnel], timing: Timing, label: str) -
     lab.run(f"ip link set {first.name} up", ns="vgw", check=True)
 
 
+HEARTBEAT_LOG = "/lab/heartbeat.log"
+
+
+def _fast_failover(lab: Lab, tunnels: list[PeerTunnel], timing: Timing) -> None:
+    """Issue 13: with `fast_failover`, the heartbeat moves the route off a dead tunnel (DPD
+    has not cleared it yet), then back once it answers again, once each way (no flapping).
+
+    The lab has no systemd: the heartbeat the plan's unit would run (its ExecStart) is
+    started the document's way, in the background. bench/failover_lab.py measures how fast
+    from the VPC host's side; this proves what moves it.
+    """
+    first, second = tunnels
+    names = [t.name for t in tunnels]
+    lab.write_file(wl.ANSWERS, wl.answers("updown") + "fast_failover = true\n", mode=0o600)
+    applied = lab.run(wl.apply_cmd("--no-confirm"), timeout=180)
+    assert applied.rc == 0, applied.out
+    up, status = wl.wait_established(lab, names)
+    assert up, status
+    unit = lab.read_file("/etc/systemd/system/vpn-wizard-heartbeat.service")
+    line = re.search(r"^ExecStart=(.*)$", unit, re.M)
+    assert line and "--failover Tunnel1:100" in line.group(1), unit
+    pid = lab.run(f"setsid {line.group(1)} >{HEARTBEAT_LOG} 2>&1 </dev/null & echo $!",
+                  check=True).out.strip()
+    try:
+        back_on_first = f"ip route get {VPC_HOST_IP} | grep -q 'dev {first.name}'"
+        assert lab.wait_until(back_on_first, timeout=60).ok, lab.run("ip route").out
+        started = time.monotonic()
+        lab.run(f"iptables -A INPUT -s {first.aws_outside_ip} -j DROP", check=True)
+        lab.run(f"ip link set {first.name} down", ns="vgw", check=True)
+        moved = lab.wait_until(
+            f"grep -q 'routes are off' {HEARTBEAT_LOG} && ip route get {VPC_HOST_IP} | "
+            f"grep -q 'dev {second.name}' && ping -c 1 -W 1 {VPC_HOST_IP}", timeout=60)
+        assert moved.ok, lab.run(f"ip route; cat {HEARTBEAT_LOG}").out
+        timing("updown: fast failover to Tunnel2 (cgw side)", time.monotonic() - started)
+        lab.run(f"iptables -D INPUT -s {first.aws_outside_ip} -j DROP", check=True)
+        lab.run(f"ip link set {first.name} up", ns="vgw", check=True)
+        started = time.monotonic()
+        returned = lab.wait_until(f"grep -q 'routes are back' {HEARTBEAT_LOG} && {back_on_first}",
+                                  timeout=60)
+        assert returned.ok, lab.run(f"ip route; cat {HEARTBEAT_LOG}").out
+        timing("updown: fast failover, route back on Tunnel1", time.monotonic() - started)
+        log = lab.read_file(HEARTBEAT_LOG)
+        assert log.count("routes are off") == 1 and log.count("routes are back") == 1, log
+    finally:
+        lab.run(f"kill {pid}")
+
+
 def test_updown_mode_tunnels_ping_rerun_and_failover(
     fresh_lab: Lab, lab_tunnels: list[PeerTunnel], lab_timing: Timing
 ) -> None:
     wl.install_snapshot(fresh_lab, lab_tunnels)
     _bring_up(fresh_lab, lab_tunnels, "updown", lab_timing)
     _failover(fresh_lab, lab_tunnels, lab_timing, "updown")
+    _fast_failover(fresh_lab, lab_tunnels, lab_timing)
 
 
 def test_bad_input_stops_before_any_change(lab: Lab, baseline: str, lab_timing: Timing) -> None:

@@ -22,9 +22,11 @@ import sys
 import time
 from types import FrameType
 
+from wizard.fields import check_interface_name
 from wizard.heartbeat import Heartbeat, Pinger
 from wizard.safe_text import printable
 from wizard.system.base import CommandTimeout, run_argv
+from wizard.system.failover import RouteMover
 from wizard.system.paths import Root
 
 _RTT = re.compile(r"time[=<]\s*([0-9.]+)\s*ms")
@@ -59,6 +61,29 @@ def no_peer(address: str, timeout: float) -> float | None:
     return None
 
 
+def _failover(specs: list[str], routes: list[str], targets: list[str]) -> RouteMover | str | None:
+    """The route mover `--failover`/`--route` describe; None without them; a reason if wrong."""
+    if not specs and not routes:
+        return None
+    if len(specs) != len(targets):
+        return f"--failover: one TUNNEL:METRIC per address ({len(targets)}), got {len(specs)}"
+    if not routes:
+        return "--failover needs at least one --route CIDR to move"
+    tunnels: dict[str, tuple[str, int]] = {}
+    for address, spec in zip(targets, specs, strict=True):
+        name, _, metric = spec.rpartition(":")
+        if check_interface_name(name) is not None or not metric.isdigit():
+            return f"--failover: {printable(spec)!r} is not TUNNEL:METRIC"
+        tunnels[address] = (name, int(metric))
+    cidrs = []
+    for route in routes:
+        try:
+            cidrs.append(str(ipaddress.IPv4Network(route)))
+        except ValueError:
+            return f"--route: {printable(route)!r} is not an IPv4 network"
+    return RouteMover(tunnels, cidrs)
+
+
 def run_heartbeat(args: argparse.Namespace) -> int:
     """Ping every target each interval until SIGTERM/SIGINT; exit 0 then, 2 on bad arguments."""
     targets: list[str] = []
@@ -71,6 +96,10 @@ def run_heartbeat(args: argparse.Namespace) -> int:
     if not args.interval > 0:
         print("vpn-wizard heartbeat: --interval must be positive", file=sys.stderr)
         return 2
+    failover = _failover(args.failover, args.route, targets)
+    if isinstance(failover, str):
+        print(f"vpn-wizard heartbeat: {failover}", file=sys.stderr)
+        return 2
     root = Root(getattr(args, "root", "/") or "/")
     state_file = args.state_file
     pinger: Pinger = system_ping
@@ -82,6 +111,7 @@ def run_heartbeat(args: argparse.Namespace) -> int:
             print(f"vpn-wizard heartbeat: --state-file under --root: {err}", file=sys.stderr)
             return 2
         pinger = no_peer
+        failover = None  # no tunnel, no route to move
         where = f" (--root {root.root}: simulated, no packet is sent)"
     if getattr(args, "dry_run", False):
         print(
@@ -115,6 +145,7 @@ def run_heartbeat(args: argparse.Namespace) -> int:
             state_file=state_file,
             clock=time.time,
             sleep=sleep,
+            reroute=failover,
         )
     except ValueError as err:
         print(f"vpn-wizard heartbeat: {printable(err)}", file=sys.stderr)

@@ -17,7 +17,6 @@ from rich.text import Text
 from wizard.answers import AnswersError
 from wizard.host_defaults import decide
 from wizard.model import Setup, errors
-from wizard.plan_json import dumps, plan_document
 from wizard.preview import problems_renderable, render_plan
 from wizard.safe_text import SafeConsole, assemble
 from wizard.session import HostDefaults, Session
@@ -42,6 +41,7 @@ def load_session(args: argparse.Namespace, root: Root, *, dry_run: bool,
     refused = session.take_flags({
         "choices.backend": getattr(args, "backend", None),
         "choices.persistence": getattr(args, "persistence", None),
+        "choices.fast_failover": getattr(args, "fast_failover", None),
     })
     for reason in refused:
         say(assemble(("error: ", "bold red"), (reason, "")))
@@ -78,6 +78,8 @@ def run_plan(args: argparse.Namespace) -> int:
             return 1
         err.print(assemble((said, "")))
     if args.format == "json":
+        from wizard.plan_json import dumps, plan_document  # the engine's undo words: JSON only
+
         sys.stdout.write(dumps(plan_document(setup, plan, show_secrets=args.show_secrets,
                                              sources=session.sources)))
         return 0

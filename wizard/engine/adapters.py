@@ -13,6 +13,7 @@ from __future__ import annotations
 from ipaddress import IPv4Interface
 
 from wizard.engine.base import (
+    CHARON_SETTINGS,
     PHASE_DAEMON_RELOAD,
     PHASE_NOW,
     PHASE_STRONGSWAN,
@@ -21,6 +22,7 @@ from wizard.engine.base import (
     ActionContext,
     Adapter,
     Prepared,
+    reads_changed,
 )
 from wizard.engine.journal import Journal
 from wizard.engine.records import (
@@ -277,9 +279,15 @@ class StrongswanAdapter(Adapter):
             if not sw.installed():
                 raise HostError("strongSwan is not installed (no 'ipsec' command on PATH)")
             running = sw.running()
-            if not ctx.changed and running and set(ctx.conns) <= sw.loaded_conns():
+            # A running daemon with the conns loaded is left alone unless a file it reads
+            # changed: new interfaces, routes, rules or units need no restart (the tunnels
+            # would drop for nothing).
+            if running and not reads_changed(ctx) and set(ctx.conns) <= sw.loaded_conns():
                 return Prepared(already=True)
-            return Prepared(undo=StrongswanUndo(running), do=lambda: sw.restart(ctx.conns))
+            # A daemon that is not running is started, not restarted: the starter's
+            # restart is a stop, a 2 s pause and a start. The undo is the same either way.
+            return Prepared(undo=StrongswanUndo(running),
+                            do=lambda: (sw.restart if running else sw.start)(ctx.conns))
         if not sw.installed() or not sw.running():
             return Prepared(already=True)
         if isinstance(op, StopStrongswan):
@@ -319,9 +327,11 @@ class SwanctlAdapter(Adapter):
                                 "charon-systemd)")
             loaded = sw.swanctl_conns()
             running = loaded is not None
-            if not ctx.changed and loaded is not None and set(op.conns) <= loaded:
+            if not reads_changed(ctx) and loaded is not None and set(op.conns) <= loaded:
                 return Prepared(already=True)
-            restart = ctx.changed or not running
+            # `swanctl --load-all` reloads connections and secrets into the running daemon;
+            # charon's own settings and the updown script need a restart.
+            restart = reads_changed(ctx, CHARON_SETTINGS) or not running
             return Prepared(undo=SwanctlUndo(running),
                             do=lambda: sw.load_swanctl(op.conns, restart=restart))
         if not sw.swanctl_installed() or sw.swanctl_conns() is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from wizard.engine.journal import Journal
@@ -42,6 +42,23 @@ class ActionContext:
     """Anything in the transaction changed so far."""
     step_changed: bool = False
     """Anything in the current step changed so far."""
+    written: set[str] = field(default_factory=set)
+    """The files written or removed so far: whether strongSwan must read its configuration
+    again depends on which (`reads_changed`), not on whether anything changed."""
+
+
+#: What the IKE daemon reads from disk: a change under these needs a (re)load, nothing else does.
+STRONGSWAN_READS = ("/etc/ipsec.conf", "/etc/ipsec.secrets", "/etc/strongswan.conf",
+                    "/etc/strongswan.d/", "/etc/swanctl/", "/etc/ipsec.d/")
+#: What a load into the running daemon does not apply: charon's settings (read at start)
+#: and the updown script (run again only when the tunnels come up again).
+CHARON_SETTINGS = ("/etc/strongswan.conf", "/etc/strongswan.d/", "/etc/ipsec.d/")
+
+
+def reads_changed(ctx: ActionContext, prefixes: tuple[str, ...] = STRONGSWAN_READS) -> bool:
+    """Whether this transaction changed a file under `prefixes` (a path or a directory/)."""
+    return any(path == p or (p.endswith("/") and path.startswith(p))
+               for path in ctx.written for p in prefixes)
 
 
 class Adapter:

@@ -57,8 +57,12 @@ class WriteFileAdapter(Adapter):
         if state.data == new and state.mode == mode:
             return Prepared(already=True)
         undo = file_undo(index, ctx, op.path, state, block=op.block is not None)
-        return Prepared(undo=undo,
-                        do=lambda: files.write(op.path, new, mode, state.uid, state.gid))
+
+        def do() -> None:
+            files.write(op.path, new, mode, state.uid, state.gid)
+            ctx.written.add(op.path)
+
+        return Prepared(undo=undo, do=do)
 
     def undo(self, record: FileUndo, system: System, journal: Journal) -> None:
         files = system.files
@@ -164,6 +168,7 @@ class RemoveFileAdapter(Adapter):
             else:
                 assert effect.data is not None
                 files.write(op.path, effect.data, effect.mode, effect.uid, effect.gid)
+            ctx.written.add(op.path)
 
         return Prepared(undo=undo, do=do)
 

@@ -30,10 +30,27 @@ def targets(setup: Setup) -> list[str]:
     return [str(t.aws_inside_cidr.ip) for t in setup.tunnels]
 
 
+FAST_INTERVAL = 1
+"""Seconds between pings with fast failover: 2 missed in a row is then a dead tunnel."""
+
+
 def argv(setup: Setup, command: str = DEFAULT_COMMAND) -> list[str]:
-    """The heartbeat's command line: the document's two addresses and its interval."""
-    return [command, "heartbeat", *targets(setup),
-            "--interval", str(setup.choices.heartbeat_interval)]
+    """The heartbeat's command line: the document's two addresses and its interval.
+
+    With fast failover it pings every second and is told, per address, the
+    tunnel's interface and route metric (the mark, as every route of the plan
+    uses) and the VPC CIDRs, so it can take a dead tunnel's routes off.
+    """
+    choices = setup.choices
+    if not choices.fast_failover:
+        return [command, "heartbeat", *targets(setup),
+                "--interval", str(choices.heartbeat_interval)]
+    line = [command, "heartbeat", *targets(setup), "--interval", str(FAST_INTERVAL)]
+    for tunnel in setup.tunnels:
+        line += ["--failover", f"{tunnel.name}:{tunnel.mark}"]
+    for cidr in choices.vpc_cidrs:
+        line += ["--route", str(cidr)]
+    return line
 
 
 def unit(setup: Setup, command: str = DEFAULT_COMMAND) -> str:

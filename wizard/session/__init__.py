@@ -8,8 +8,35 @@
 The step catalogue the front ends draw from is `wizard.steps`.
 """
 
-from wizard.session.host import HostDefaults
-from wizard.session.run import CONFIRM_SECONDS, ApplyRun, Outcome, needs_root
-from wizard.session.state import Session
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from wizard.session.confirm import CONFIRM_SECONDS
+
+if TYPE_CHECKING:
+    from wizard.session.host import HostDefaults
+    from wizard.session.run import ApplyRun, Outcome, needs_root
+    from wizard.session.state import Session
+
+# Imported when first named: `vpn-wizard plan` needs a Session but never an
+# ApplyRun (the engine, the journal, the adapters), and the TUI's first frame
+# needs neither.
+_LAZY = {
+    "HostDefaults": "wizard.session.host",
+    "ApplyRun": "wizard.session.run",
+    "Outcome": "wizard.session.run",
+    "needs_root": "wizard.session.run",
+    "Session": "wizard.session.state",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wizard.session' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
 
 __all__ = ["CONFIRM_SECONDS", "ApplyRun", "HostDefaults", "Outcome", "Session", "needs_root"]

@@ -22,11 +22,10 @@ from wizard.model import Setup
 from wizard.plan_types import Plan
 from wizard.preflight import preflight
 from wizard.redact import Redactor
+from wizard.session.confirm import CONFIRM_SECONDS
 from wizard.system import System
 from wizard.system.paths import Root
 
-#: Seconds a real apply waits for the operator's "keep" before everything is rolled back.
-CONFIRM_SECONDS = 120
 #: Seconds a rollback waits for the lock a running apply holds.
 ROLLBACK_WAIT = 120.0
 

@@ -23,7 +23,6 @@ from wizard import aws, inputs
 from wizard.answers import SOURCE_DEFAULT
 from wizard.host_defaults import SOURCE_DETECTED
 from wizard.model import Connection, Problem, Setup, Tunnel, errors, validate
-from wizard.plan import build_plan
 from wizard.plan_types import Plan
 from wizard.preflight import Check, blocking, box_conflicts
 from wizard.questions import BY_ID as QUESTIONS_BY_ID
@@ -34,6 +33,7 @@ from wizard.session.host import HostDefaults
 from wizard.steps import BY_ID as STEPS_BY_ID
 from wizard.steps import STEPS
 from wizard.system.executable import vpn_wizard_command
+from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root, TargetFileError
 from wizard.wording import place
@@ -98,6 +98,9 @@ class Session:
         self.dry_run = dry_run
         self.host = host or HostDefaults()
         self.checks: list[Check] = list(checks)
+        self.probing = False
+        """The host is being probed (the TUI probes after its first frame): the checks are not
+        known yet, so nothing may be applied (`apply_blockers`) until `host_found`."""
         self.heartbeat_command = heartbeat_command or vpn_wizard_command(DEFAULT_COMMAND)
         self.answers_path = answers_path
         self.setup: Setup | None = None
@@ -249,6 +252,15 @@ class Session:
         self._problems = (None, [])
         self._decide_again()
 
+    def host_found(self, facts: HostFacts, checks: Sequence[Check]) -> None:
+        """The probe's facts and preflight checks arrived (late, in the TUI): the backend and
+        persistence defaults from them, unless already answered, and the checks shown."""
+        self.host = HostDefaults(facts, Context(self.host.context.interfaces, host=facts))
+        self.checks = list(checks)
+        self.probing = False
+        self._problems = (None, [])
+        self._decide_again()
+
     def _decide_again(self) -> None:
         """The box's defaults decided again (new interfaces, a typed outside address), never
         over what the operator answered."""
@@ -267,7 +279,7 @@ class Session:
             self.setup = setup
             self.sources.update({k: v for k, v in sources.items() if k not in answered})
 
-    def take_flags(self, flags: Mapping[str, str | None]) -> list[str]:
+    def take_flags(self, flags: Mapping[str, str | bool | None]) -> list[str]:
         """Answers given as command-line flags (question id -> value; None: not given).
 
         They go through the questions exactly as an answers file's or a screen's
@@ -412,6 +424,8 @@ class Session:
             self.plan()
         if self.target_file_error:
             lines.append(f"A file on this box: {self.target_file_error}")
+        if self.probing and not self.dry_run:
+            lines.append("Welcome: this box is still being checked; wait a moment.")
         if not self.dry_run:
             for check in blocking(self.checks):
                 lines.append(f"Welcome · {check.title}: {check.fix}")
@@ -429,6 +443,8 @@ class Session:
         if setup is None or errors(self.problems) or self.active_drafts():
             return None
         if self._plan[0] is not setup:
+            from wizard.plan import build_plan  # the renderers load when a step needs the plan
+
             try:
                 plan = build_plan(setup, self.root.read, heartbeat_command=self.heartbeat_command)
             except TargetFileError as err:  # a file on the box: say which, and what to fix

@@ -22,9 +22,9 @@ nothing: what the facts mean for the plan is the core's (`wizard.host_defaults`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from wizard.system import recording as rec
-from wizard.system import simulated as sim
 from wizard.system.base import (
     Address,
     HostError,
@@ -38,15 +38,39 @@ from wizard.system.base import (
     read_command,
     run_argv,
 )
-from wizard.system.files import Files, FileState, RecordingFiles
-from wizard.system.host import HostFacts, probe
-from wizard.system.interfaces import HostInterface
-from wizard.system.iptables import CommandIptables
-from wizard.system.netlink import NetlinkLinks
 from wizard.system.paths import Root
-from wizard.system.strongswan import IpsecStrongswan
-from wizard.system.sysctl import ProcSysctl
-from wizard.system.systemd import Systemctl
+
+if TYPE_CHECKING:
+    from wizard.system.files import Files, FileState
+    from wizard.system.host import HostFacts, probe
+    from wizard.system.interfaces import HostInterface
+
+# The adapters are imported when a `System` is built, not when this package is:
+# importing `wizard.system.host` (the probe every front end starts with) would
+# otherwise load every adapter, the simulation and the recorders (a third of
+# `vpn-wizard plan`'s start-up). The names stay importable from here.
+_LAZY = {
+    "Files": "wizard.system.files",
+    "FileState": "wizard.system.files",
+    "RecordingFiles": "wizard.system.files",
+    "HostFacts": "wizard.system.host",
+    "probe": "wizard.system.host",
+    "HostInterface": "wizard.system.interfaces",
+    "CommandIptables": "wizard.system.iptables",
+    "NetlinkLinks": "wizard.system.netlink",
+    "IpsecStrongswan": "wizard.system.strongswan",
+    "ProcSysctl": "wizard.system.sysctl",
+    "Systemctl": "wizard.system.systemd",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`from wizard.system import Files` (and the other adapters) imports their module then."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wizard.system' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
 
 __all__ = [
     "Address",
@@ -92,6 +116,13 @@ class System:
     @classmethod
     def real(cls, root: Root) -> System:
         """The host behind `root`: the real one on `/`, a simulated kernel elsewhere."""
+        from wizard.system.files import Files
+        from wizard.system.iptables import CommandIptables
+        from wizard.system.netlink import NetlinkLinks
+        from wizard.system.strongswan import IpsecStrongswan
+        from wizard.system.sysctl import ProcSysctl
+        from wizard.system.systemd import Systemctl
+
         log: list[str] = []
         if not root.is_host:
             return cls._simulated(root, log, writable=True)
@@ -103,6 +134,9 @@ class System:
     @classmethod
     def recording(cls, root: Root) -> System:
         """Reads `root` (and, on `/`, the live kernel); writes nothing anywhere."""
+        from wizard.system import recording as rec
+        from wizard.system.files import RecordingFiles
+
         inner = cls.real(root) if root.is_host else cls._simulated(root, [], writable=False)
         log: list[str] = []
         return cls(
@@ -122,6 +156,9 @@ class System:
 
     @classmethod
     def _simulated(cls, root: Root, log: list[str], *, writable: bool) -> System:
+        from wizard.system import simulated as sim
+        from wizard.system.files import Files
+
         state = sim.SimState(root, writable=writable)
         return cls(
             root, Files(root, log), sim.SimLinks(state, log), sim.SimSysctl(state, log),

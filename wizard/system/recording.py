@@ -136,6 +136,9 @@ class RecordingStrongswan:
     def restart(self, conns: Sequence[str], timeout: float = 30.0) -> None:
         self.log.append("ipsec restart")
 
+    def start(self, conns: Sequence[str], timeout: float = 30.0) -> None:
+        self.log.append("ipsec start")
+
     def stop(self) -> None:
         self.log.append("ipsec stop")
 

@@ -275,9 +275,15 @@ class SimStrongswan:
         return set(self.sim.load()["strongswan"]["conns"]) if self.running() else set()
 
     def restart(self, conns: Sequence[str], timeout: float = 30.0) -> None:
+        self._load("restart", conns)
+
+    def start(self, conns: Sequence[str], timeout: float = 30.0) -> None:
+        self._load("start", conns)
+
+    def _load(self, verb: str, conns: Sequence[str]) -> None:
         if not self.installed():
             raise HostError("ipsec: command not found (is strongSwan installed?)")
-        self.log.append("ipsec restart")
+        self.log.append(f"ipsec {verb}")
         text = self.root.read("/etc/ipsec.conf") or ""
         loaded = sorted(set(_CONN.findall(text)) - {"%default"})
 
@@ -287,7 +293,7 @@ class SimStrongswan:
         self.sim.update(change)
         missing = set(conns) - set(loaded)
         if missing:
-            raise HostError(f"ipsec restart: {', '.join(sorted(missing))} not loaded")
+            raise HostError(f"ipsec {verb}: {', '.join(sorted(missing))} not loaded")
 
     def stop(self) -> None:
         self.log.append("ipsec stop")

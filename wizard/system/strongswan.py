@@ -56,9 +56,17 @@ class IpsecStrongswan:
         return parse_loaded_conns(text) if text else set()
 
     def restart(self, conns: Sequence[str], timeout: float = 30.0) -> None:
+        self._until_loaded("restart", conns, timeout)
+
+    def start(self, conns: Sequence[str], timeout: float = 30.0) -> None:
+        """The daemon is not running: `ipsec start` (the starter's restart is a stop, a 2 s
+        pause and a start), then the same wait for the conns."""
+        self._until_loaded("start", conns, timeout)
+
+    def _until_loaded(self, verb: str, conns: Sequence[str], timeout: float) -> None:
         if not self.installed():
             raise HostError(f"{self.binary}: command not found (is strongSwan installed?)")
-        run_argv([self.binary, "restart"], self.log, timeout=timeout)
+        run_argv([self.binary, verb], self.log, timeout=timeout)
         deadline = time.monotonic() + timeout
         wanted = set(conns)
         loaded: set[str] = set()
@@ -76,7 +84,7 @@ class IpsecStrongswan:
             time.sleep(0.2)
         missing = ", ".join(sorted(wanted - loaded)) or "the daemon"
         raise HostError(
-            f"ipsec restart: {missing} not loaded after {timeout:.0f}s "
+            f"ipsec {verb}: {missing} not loaded after {timeout:.0f}s "
             "(see the system log or 'ipsec statusall')"
         )
 

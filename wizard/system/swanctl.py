@@ -70,13 +70,16 @@ class Swanctl:
         proc = run_argv([self.binary, "--list-conns"], [], check=False, timeout=15)
         return parse_list_conns(proc.stdout) if proc.returncode == 0 else None
 
-    def _restart_daemon(self, timeout: float) -> None:
+    def _restart_daemon(self, timeout: float, verb: str = "restart") -> None:
+        """`verb` ("restart", or "start" for a daemon that answers nothing) the box's daemon."""
         if _starter_runs_charon() and shutil.which("ipsec"):
+            # The starter's charon is there (its pid file says so), only silent on vici:
+            # `ipsec start` would refuse ("already running").
             run_argv(["ipsec", "restart"], self.log, timeout=timeout)
         elif _systemd_runs() and _charon_systemd_installed():
-            run_argv(["systemctl", "restart", SERVICE], self.log, timeout=timeout)
+            run_argv(["systemctl", verb, SERVICE], self.log, timeout=timeout)
         elif shutil.which("ipsec"):
-            run_argv(["ipsec", "restart"], self.log, timeout=timeout)
+            run_argv(["ipsec", verb], self.log, timeout=timeout)
         else:
             raise HostError(
                 "cannot (re)start the IKE daemon: charon-systemd under systemd and the ipsec "
@@ -89,8 +92,11 @@ class Swanctl:
         if not self.installed():
             raise HostError(f"{self.binary}: command not found (install strongswan-swanctl)")
         deadline = time.monotonic() + timeout
-        if restart or self.conns() is None:
-            self._restart_daemon(timeout)
+        down = self.conns() is None
+        if restart or down:
+            # A daemon that is down is started: the starter's restart would stop
+            # nothing, pause 2 s, then start.
+            self._restart_daemon(timeout, "start" if down else "restart")
             while self.conns() is None:
                 if time.monotonic() > deadline:
                     raise HostError(f"the IKE daemon did not answer on vici within {timeout:.0f}s "
