@@ -474,6 +474,9 @@ class StatusScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        close = getattr(self.source, "close", None)  # a live source keeps sockets open
+        if close is not None:
+            close()
 
     # -- reading -----------------------------------------------------------------
 

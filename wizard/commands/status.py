@@ -178,7 +178,12 @@ def run_status(
         app.run()
         last = app.last_snapshot
         return exit_code(last) if last is not None else EXIT_DOWN
-    snapshot = source.snapshot()
+    try:
+        snapshot = source.snapshot()
+    finally:
+        close = getattr(source, "close", None)  # a live source keeps sockets open
+        if close is not None:
+            close()
     if getattr(args, "json", False):
         document = snapshot_json(snapshot)
         document["exit_code"] = exit_code(snapshot)

@@ -1,8 +1,9 @@
 """The live status source: reads a target through its readers, acts only through a `System`.
 
-One `snapshot()` opens one vici session (or runs `ipsec statusall` when
-there is no vici socket), one netlink socket and one `iptables -t mangle
--S` on this machine, or reads one JSON file under `--root`; and reads the
+On this machine one `snapshot()` reads over one vici session and one
+netlink socket, both kept open from one refresh to the next (or runs `ipsec
+statusall` when there is no vici socket), and runs one `iptables -t mangle
+-S`, which has no cheaper reading; or reads one JSON file under `--root`; and reads the
 heartbeat's small state file. The keys' actions (`initiate`, `terminate`,
 `block_peer`, `unblock_peer`) go through the same `System` seam apply uses,
 chosen in one place, `open_status`: `System.recording` under `--dry-run`
@@ -56,12 +57,14 @@ class HostReaders:
 
     def __init__(self, vici_socket: str = VICI_SOCKET) -> None:
         self.vici_socket = vici_socket
+        self._vici = vici_source.ViciReader(vici_socket)
+        self._netlink: netlink_status.NetlinkReader | None = None
 
     def strongswan(self, notes: list[str]) -> StrongswanReading:
         """vici when charon serves it, else `ipsec statusall`."""
         if Path(self.vici_socket).exists():
             try:
-                reading = vici_source.read(self.vici_socket)
+                reading = self._vici.read()
             except ConnectionRefusedError:
                 return "vici", False, "its vici socket refuses connections", [], None
             except (OSError, vici_source.ViciError) as err:
@@ -87,7 +90,16 @@ class HostReaders:
         )
 
     def links(self, names: Sequence[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
-        return netlink_status.read(names)
+        if self._netlink is None:
+            self._netlink = netlink_status.NetlinkReader()
+        return self._netlink.read(names)
+
+    def close(self) -> None:
+        """Close the kept vici session and netlink socket."""
+        self._vici.close()
+        if self._netlink is not None:
+            self._netlink.close()
+            self._netlink = None
 
     def mangle(self) -> tuple[list[str] | None, str]:
         return iptables_status.read_mangle()
@@ -193,6 +205,12 @@ class LiveStatus:
             notes=notes,
             target=self.target,
         )
+
+    def close(self) -> None:
+        """Let go of what the readers keep open between refreshes (sockets, a thread)."""
+        close = getattr(self.readers, "close", None)
+        if close is not None:
+            close()
 
     # -- controls --------------------------------------------------------------
 

@@ -164,6 +164,53 @@ def read(names: Iterable[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
     return off_the_event_loop(dump)
 
 
+class NetlinkReader:
+    """`read` on one netlink socket kept open from one refresh to the next.
+
+    Opening an `IPRoute` (and a thread to keep pyroute2's own event loop off
+    the caller's, see `off_the_event_loop`) was most of a refresh's netlink
+    work. Here one worker thread owns the socket for its whole life, since
+    pyroute2's synchronous socket runs the loop it was made with; a failed
+    dump drops the socket, and the next read opens a new one.
+
+    Args:
+        opener: makes the socket (`open_netlink`; tests hand in fakes).
+    """
+
+    def __init__(self, opener: Callable[[], Any] = open_netlink) -> None:
+        self._opener = opener
+        self._ipr: Any = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink-status")
+
+    def read(self, names: Iterable[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
+        """As `read`, on the kept socket (from any thread)."""
+        return self._pool.submit(self._dump, tuple(names)).result()
+
+    def _dump(self, wanted: tuple[str, ...]) -> tuple[dict[str, LinkStatus], list[Route]]:
+        if self._ipr is None:
+            self._ipr = self._opener()
+        try:
+            return assemble(
+                wanted,
+                self._ipr.get_links(),
+                self._ipr.get_addr(family=socket.AF_INET),
+                self._ipr.get_routes(family=socket.AF_INET, table=MAIN_TABLE),
+            )
+        except Exception:
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        if self._ipr is not None:
+            ipr, self._ipr = self._ipr, None
+            ipr.close()
+
+    def close(self) -> None:
+        """Close the socket and end the worker thread."""
+        self._pool.submit(self._drop).result()
+        self._pool.shutdown()
+
+
 def describe_event(msg: Any) -> str:
     """A few words on one multicast message: "RTM_DELLINK Tunnel1"."""
     event = _get(msg, "event") or "netlink"

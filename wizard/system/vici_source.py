@@ -149,17 +149,71 @@ def read(
     """
     session = session_factory(path)
     try:
-        try:
-            version = session.version()
-            sas = sas_from_events(session.list_sas())
-            conns = tuple(name for event in session.list_conns() for name in event)
-        except OSError:
-            raise
-        except Exception as err:  # the vici package's own exceptions
-            raise ViciError(str(err)) from None
+        return _read_on(session)
     finally:
         _close(session)
+
+
+def _read_on(session: Any) -> ViciReading:
+    try:
+        version = session.version()
+        sas = sas_from_events(session.list_sas())
+        conns = tuple(name for event in session.list_conns() for name in event)
+    except OSError:
+        raise
+    except Exception as err:  # the vici package's own exceptions
+        raise ViciError(str(err)) from None
     return ViciReading(_text(version.get("version")) or "?", sas, conns)
+
+
+class ViciReader:
+    """`read` on one vici session kept open from one refresh to the next.
+
+    The status panel refreshes every second or two; connecting each time was
+    a third of a refresh's work. When charon closed the session (a restart)
+    or a request failed, the session is dropped and the read tried once more
+    on a new one, so a restarted daemon is read at the next refresh.
+
+    Args:
+        path: charon's vici socket.
+        session_factory: makes a session (tests hand in fakes).
+    """
+
+    def __init__(self, path: str = SOCKET,
+                 session_factory: Callable[[str], Any] = connect) -> None:
+        self.path = path
+        self._factory = session_factory
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    def read(self) -> ViciReading:
+        """As `read`, on the kept session.
+
+        Raises:
+            OSError: the socket cannot be reached, even anew.
+            ViciError: charon refused a request on a new session too.
+        """
+        with self._lock:
+            for fresh in (self._session is None, True):
+                if self._session is None:
+                    self._session = self._factory(self.path)
+                try:
+                    return _read_on(self._session)
+                except (OSError, ViciError):
+                    self._drop()
+                    if fresh:
+                        raise
+            raise AssertionError("unreachable: the second try is on a new session")
+
+    def close(self) -> None:
+        """Close the kept session, if any; the next `read` opens a new one."""
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._session is not None:
+            _close(self._session)
+            self._session = None
 
 
 def initiate(
