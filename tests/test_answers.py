@@ -16,9 +16,9 @@ from wizard import aws
 from wizard.answers import (
     CHOICE_KEYS,
     CONNECTION_KEYS,
-    ROUTING_KEYS,
     CRYPTO_KEYS,
     FROM_AWS_ONLY,
+    ROUTING_KEYS,
     TUNNEL_KEYS,
     AnswersError,
     dump_answers,

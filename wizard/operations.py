@@ -308,6 +308,30 @@ class StopSwanctl:
         return ("systemctl", "stop", "strongswan")
 
 
+@dataclass(frozen=True)
+class RestartFrr:
+    """Restart FRR on its new configuration, and enable it so BGP comes back after a reboot.
+
+    With systemd: `systemctl enable frr` and `systemctl restart frr`; without
+    (a container, the UML lab): the package's /usr/lib/frr/frrinit.sh restart.
+    Undo restarts it on the restored files, or stops it (and disables it) if it
+    was not running (enabled) before.
+    """
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("systemctl", "enable", "--now", "frr.service")
+
+
+@dataclass(frozen=True)
+class ReloadFrr:
+    """Uninstall: restart FRR, when it runs, so bgpd drops the wizard's router and neighbors."""
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("systemctl", "restart", "frr.service")
+
+
 Operation = (
     SetSysctl
     | AddVtiLink
@@ -328,4 +352,6 @@ Operation = (
     | StopStrongswan
     | ReloadSwanctl
     | StopSwanctl
+    | RestartFrr
+    | ReloadFrr
 )

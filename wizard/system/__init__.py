@@ -27,6 +27,7 @@ from wizard.system import recording as rec
 from wizard.system import simulated as sim
 from wizard.system.base import (
     Address,
+    Frr,
     HostError,
     Iptables,
     LinkInfo,
@@ -39,6 +40,7 @@ from wizard.system.base import (
     run_argv,
 )
 from wizard.system.files import Files, FileState, RecordingFiles
+from wizard.system.frr import FrrDaemons
 from wizard.system.host import HostFacts, probe
 from wizard.system.interfaces import HostInterface
 from wizard.system.iptables import CommandIptables
@@ -88,6 +90,8 @@ class System:
     log: list[str] = field(default_factory=list)
     dry_run: bool = False
     simulated: bool = False
+    frr: Frr | None = None
+    """FRR's daemons (BGP); None only for a System built without them."""
 
     @classmethod
     def real(cls, root: Root) -> System:
@@ -97,7 +101,7 @@ class System:
             return cls._simulated(root, log, writable=True)
         return cls(
             root, Files(root, log), NetlinkLinks(log), ProcSysctl(log), CommandIptables(log),
-            IpsecStrongswan(log), Systemctl(log), log,
+            IpsecStrongswan(log), Systemctl(log), log, frr=FrrDaemons(log),
         )
 
     @classmethod
@@ -118,6 +122,7 @@ class System:
             log,
             dry_run=True,
             simulated=inner.simulated,
+            frr=rec.RecordingFrr(inner.frr, log) if inner.frr is not None else None,
         )
 
     @classmethod
@@ -126,7 +131,7 @@ class System:
         return cls(
             root, Files(root, log), sim.SimLinks(state, log), sim.SimSysctl(state, log),
             sim.SimIptables(state, log), sim.SimStrongswan(state, root, log),
-            sim.SimSystemd(state, log), log, simulated=True,
+            sim.SimSystemd(state, log), log, simulated=True, frr=sim.SimFrr(state, log),
         )
 
     def close(self) -> None:
