@@ -31,6 +31,7 @@ from wizard.plan import build_plan
 from wizard.preflight import preflight
 from wizard.render import frr, ipsec
 from wizard.system import System
+from wizard.system.paths import Root
 from wizard.uninstall import build_uninstall_plan
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "frr"
@@ -217,7 +218,12 @@ def test_asns_and_hold_time_are_checked() -> None:
 # --------------------------------------------------------------------------- apply and undo
 
 
-def _frr_root(tmp_path: Path, *, running: bool = False, installed: bool = True):
+def _frr_root(tmp_path: Path, *, running: bool = False, installed: bool = True) -> Root:
+    """A root with Debian's FRR files and the operator's static route; FRR as asked.
+
+    `running`: FRR runs, and frr.service is enabled, before the wizard (as the Debian
+    package leaves it); otherwise it is stopped and disabled.
+    """
     root = seeded_root(tmp_path)
     for path, text in ((frr.FRR_CONF, OPERATOR_FRR_CONF), (frr.DAEMONS, DEBIAN_DAEMONS)):
         local = root.path(path)
@@ -225,6 +231,9 @@ def _frr_root(tmp_path: Path, *, running: bool = False, installed: bool = True):
         local.write_text(text)
         local.chmod(0o640)
     set_kernel(root, frr={"installed": installed, "running": running})
+    if running:
+        set_kernel(root, systemd={"pid1": True, "units": {
+            "frr.service": {"enabled": True, "active": True}}})
     return root
 
 
@@ -281,18 +290,27 @@ def test_an_operators_own_bgp_router_stops_the_preflight(tmp_path: Path) -> None
     assert any("'router bgp 65100'" in p and "one BGP router per VRF" in p for p in problems)
 
 
-def test_uninstall_takes_out_both_blocks_and_restarts_frr(tmp_path: Path) -> None:
-    root = _frr_root(tmp_path, running=True)
+@pytest.mark.parametrize("running", [True, False], ids=["frr-was-running", "frr-was-stopped"])
+def test_uninstall_takes_out_both_blocks_and_leaves_frr_as_found(
+    tmp_path: Path, running: bool,
+) -> None:
+    root = _frr_root(tmp_path, running=running)
+    files_before, kernel_before = tree(tmp_path), kernel(root)
     setup = bgp_setup()
     assert apply_plan(build_plan(setup, root.read), System.real(root)).ok
+    assert kernel(root)["systemd"]["units"]["frr.service"] == {"enabled": True,
+                                                              "active": True}
     system = System.real(root)
     plan = build_uninstall_plan(setup, system.files.state, baseline(root), root)
     daemons = next(s for s in plan if s.id == "uninstall.daemons")
-    assert ReloadFrr() in daemons.commands
+    assert ReloadFrr(stop=not running, disable=not running) in daemons.commands
     assert apply_plan(plan, system).ok
     assert root.read(frr.FRR_CONF) == OPERATOR_FRR_CONF
     assert root.read(frr.DAEMONS) == DEBIAN_DAEMONS
-    assert any("restart frr.service" in line for line in system.log)
+    assert kernel(root)["systemd"] == kernel_before["systemd"]
+    expected = ("systemctl restart frr.service" if running
+                else "systemctl disable --now frr.service")
+    assert expected in system.log
 
 
 def test_uninstall_says_so_when_write_memory_took_the_markers(tmp_path: Path) -> None:

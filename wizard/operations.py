@@ -325,10 +325,23 @@ class RestartFrr:
 
 @dataclass(frozen=True)
 class ReloadFrr:
-    """Uninstall: restart FRR, when it runs, so bgpd drops the wizard's router and neighbors."""
+    """Uninstall: leave FRR as the wizard found it, once the wizard's blocks are gone.
+
+    Attributes:
+        stop: FRR was not running before the wizard's first apply: stop it.
+        disable: and frr.service was not enabled then: disable it too.
+    Otherwise FRR, when it runs, is restarted so bgpd drops the wizard's router.
+    """
+
+    stop: bool = False
+    disable: bool = False
 
     @property
     def argv(self) -> tuple[str, ...]:
+        if self.disable:
+            return ("systemctl", "disable", "--now", "frr.service")
+        if self.stop:
+            return ("systemctl", "stop", "frr.service")
         return ("systemctl", "restart", "frr.service")
 
 

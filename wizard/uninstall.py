@@ -167,9 +167,11 @@ def build_uninstall_plan(
     why = ("Stopped if it was stopped before the wizard's first apply; otherwise reloaded "
            "without the wizard's connections.")
     if any(isinstance(op, RestartFrr) for op in ops):
-        daemons.append(ReloadFrr())
-        why += (" FRR, when it runs, is restarted on frr.conf and daemons without the "
-                "wizard's blocks, so bgpd drops the wizard's router and neighbors.")
+        daemons.append(ReloadFrr(stop=base.frr_running is False,
+                                 disable=base.frr_enabled is False))
+        why += (" FRR is stopped (and disabled) if it was before the wizard's first apply; "
+                "otherwise restarted on frr.conf and daemons without the wizard's blocks, so "
+                "bgpd drops the wizard's router and neighbors.")
         why += _frr_markers_gone(read(frr.FRR_CONF))
     add("uninstall.daemons", "Leave strongSwan (and FRR) as the wizard found them", why, [],
         daemons)

@@ -443,7 +443,14 @@ class FrrAdapter(Adapter):
         else:
             enabled, running = None, frr.running()
         if isinstance(op, ReloadFrr):
-            if not running or not ctx.changed:
+            if op.disable and systemd and enabled:
+                return Prepared(undo=FrrUndo(running, True),
+                                do=lambda: s.systemd.disable_now(FRR_UNIT))
+            if not running:
+                return Prepared(already=True)
+            if op.stop:
+                return Prepared(undo=FrrUndo(True, enabled), do=frr.stop)
+            if not ctx.changed:
                 return Prepared(already=True)
             return Prepared(undo=FrrUndo(True, enabled), do=lambda: _restart_frr(ctx.system))
         if running and enabled is not False and not ctx.step_changed:
@@ -462,6 +469,8 @@ class FrrAdapter(Adapter):
             return
         systemd = system.systemd.unavailable() is None
         if record.was_running:
+            if systemd and record.was_enabled:  # enabled again, if uninstall had disabled it
+                system.systemd.enable_now(FRR_UNIT)
             _restart_frr(system)
         elif systemd and not record.was_enabled:
             system.systemd.disable_now(FRR_UNIT)
@@ -472,6 +481,8 @@ class FrrAdapter(Adapter):
         if isinstance(op, RestartFrr):
             return ("systemctl", "restart", FRR_UNIT,
                     "(or disable --now, if it was not running and enabled)")
+        if op.disable:
+            return ("systemctl", "enable", "--now", FRR_UNIT)
         return ("systemctl", "restart", FRR_UNIT)
 
     def phase(self, record: FrrUndo) -> int:
