@@ -308,6 +308,11 @@ def test_uninstall_takes_out_both_blocks_and_leaves_frr_as_found(
     assert root.read(frr.FRR_CONF) == OPERATOR_FRR_CONF
     assert root.read(frr.DAEMONS) == DEBIAN_DAEMONS
     assert kernel(root)["systemd"] == kernel_before["systemd"]
+
+    def etc(files: dict[str, object]) -> dict[str, object]:
+        return {k: v for k, v in files.items() if k.startswith("etc/")}
+
+    assert etc(tree(tmp_path)) == etc(files_before)  # every /etc file byte for byte, mode too
     expected = ("systemctl restart frr.service" if running
                 else "systemctl disable --now frr.service")
     assert expected in system.log
