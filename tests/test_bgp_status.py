@@ -136,3 +136,16 @@ def test_garbage_from_vtysh_is_reported_not_raised(text: str) -> None:
     ok, detail, peers = read_bgp(Answers())
     assert peers == {} and (not ok or text == "")
     assert ok or "not JSON" in detail
+
+
+def test_the_json_document_carries_each_tunnels_session() -> None:
+    from wizard.status.document import snapshot_json
+
+    snapshot = snapshot_from_vici("both_up", expected=_bgp_expected(),
+                                  bgp=(True, "", _recorded("established")))
+    document = snapshot_json(snapshot)
+    assert [t["bgp"]["state"] for t in document["tunnels"]] == ["Established"] * 2
+    assert document["tunnels"][0]["bgp"]["prefixes_received"] == 1
+    assert document["bgp"] == {"read": True, "detail": ""}
+    static = snapshot_json(snapshot_from_vici("both_up"))
+    assert "bgp" not in static and all("bgp" not in t for t in static["tunnels"])

@@ -14,7 +14,8 @@ exists and brought back when it goes.
 What the block says, per AWS's guidance for a customer gateway:
 - `router bgp` with the customer ASN, one neighbor per tunnel at AWS's inside
   address with AWS's ASN and timers (keepalive a third of the hold time, as
-  AWS's 10/30);
+  AWS's 10/30), and a 10 s connect retry so a tunnel that comes back is used
+  again at once;
 - explicit prefix-lists and route-maps in and out for every neighbor. FRR 8
   refuses to exchange eBGP routes without a policy (`bgp ebgp-requires-policy`),
   and that safety is kept: out, exactly the announced networks (so routes
@@ -41,6 +42,9 @@ PREFIX = "VPNW"
 #: How many times active/passive prepends the customer ASN on tunnel 2.
 PREPEND = 2
 PASSIVE_LOCAL_PREF = 200
+#: Seconds between attempts to open a session that is down (FRR's default is 120 s): a
+#: tunnel that comes back carries BGP again within seconds, not minutes.
+CONNECT_RETRY = 10
 INSTALL_HINT = "apt-get install frr"
 
 
@@ -106,6 +110,7 @@ def bgpd_config(setup: Setup) -> str:
         out.append(f" neighbor {peer} remote-as {aws_asn}")
         out.append(f" neighbor {peer} description vpn-wizard {tunnel.name}")
         out.append(f" neighbor {peer} timers {keepalive(hold)} {hold}")
+        out.append(f" neighbor {peer} timers connect {CONNECT_RETRY}")
     out.append(" !")
     out.append(" address-family ipv4 unicast")
     for net in setup.choices.advertise:
