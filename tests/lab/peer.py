@@ -313,8 +313,9 @@ def seed_tunnels() -> list[PeerTunnel]:
 
 # --------------------------------------------------------------------------- BGP (issue 12)
 
-FRR_DIR = "/lab/vgw-frr"
-"""The vgw's FRR: its configuration, sockets, pid files and logs (tmpfs, owned by frr)."""
+FRR_DIR = "/run/lab-vgw-frr"
+"""The vgw's FRR: its configuration, sockets, pid files and logs, in the vgw's own /run
+(the holder's tmpfs, so the cgw never sees them), owned by the frr user FRR drops to."""
 AWS_ASN = 64512
 """A virtual private gateway's default ASN."""
 VPC_CIDR = "203.0.113.0/24"
@@ -348,18 +349,20 @@ def vtysh(command: str) -> str:
     return f"vtysh --vty_socket {FRR_DIR} -c {shlex.quote(command)}"
 
 
-def start_bgp(lab: Lab, tunnels: Sequence[PeerTunnel], customer_asn: int,
-              timeout: float = 30.0) -> None:
+def start_bgp(lab: Lab, tunnels: Sequence[PeerTunnel], customer_asn: int, *,
+              hold: int = 30, timeout: float = 30.0) -> None:
     """Run FRR (zebra, bgpd) in the vgw namespace as AWS's BGP speaker.
 
     The daemons are started directly with every path under FRR_DIR (-f, -z,
     --vty_socket, -i), so the vgw's FRR never reads or writes the cgw's
     /etc/frr or /run/frr, which the product under test configures.
     """
-    lab.run(["mkdir", "-p", FRR_DIR], check=True)
-    lab.write_file(f"{FRR_DIR}/zebra.conf", "hostname vgw\n")
-    lab.write_file(f"{FRR_DIR}/bgpd.conf", render_bgpd(tunnels, customer_asn))
-    lab.run(["chown", "-R", "frr:frr", FRR_DIR], check=True)
+    # In the vgw's own /run (the holder's tmpfs): the frr user must reach it, which
+    # /lab (mode 700, it holds keys) does not allow.
+    lab.run(["mkdir", "-p", FRR_DIR], ns=VGW, check=True)
+    lab.write_file(f"{FRR_DIR}/zebra.conf", "hostname vgw\n", ns=VGW)
+    lab.write_file(f"{FRR_DIR}/bgpd.conf", render_bgpd(tunnels, customer_asn, hold=hold), ns=VGW)
+    lab.run(["chown", "-R", "frr:frr", FRR_DIR], ns=VGW, check=True)
     common = f"-d -z {FRR_DIR}/zserv.api --vty_socket {FRR_DIR} -P 0"
     lab.run(
         f"/usr/lib/frr/zebra {common} -i {FRR_DIR}/zebra.pid -f {FRR_DIR}/zebra.conf "
