@@ -330,3 +330,18 @@ def test_uninstall_says_so_when_write_memory_took_the_markers(tmp_path: Path) ->
     plan = build_uninstall_plan(setup, system.files.state, baseline(root), root)
     daemons = next(s for s in plan if s.id == "uninstall.daemons")
     assert "'write memory'" in daemons.why and f"router bgp {CUSTOMER_ASN}" in daemons.why
+
+
+def test_the_plan_document_says_bgp_and_a_static_ones_is_unchanged() -> None:
+    from wizard.plan_json import plan_document
+
+    setup = bgp_setup(bgp_mode="active-passive")
+    document = plan_document(setup, build_plan(setup))
+    assert document["connection"]["routing"] == "dynamic"
+    assert document["connection"]["bgp"] == {
+        "customer_asn": CUSTOMER_ASN, "aws_asn": AWS_ASN, "hold_time": 30,
+        "neighbors": [str(t.aws_inside_cidr.ip) for t in setup.tunnels]}
+    assert document["choices"]["advertise"] == [str(LAN)]
+    assert document["choices"]["bgp_mode"] == "active-passive"
+    static = plan_document(seed_setup(), build_plan(seed_setup()))
+    assert "routing" not in static["connection"] and "advertise" not in static["choices"]

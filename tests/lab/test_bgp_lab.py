@@ -91,12 +91,12 @@ def _frr_state(lab: Lab) -> str:
     return f"{files}running={running}"
 
 
-def _established(lab: Lab, peers: list[str]) -> bool:
+def established(lab: Lab, peers: list[str]) -> bool:
     neighbors = _json(lab, "show bgp neighbors json")
     return all(neighbors.get(p, {}).get("bgpState") == "Established" for p in peers)
 
 
-def _route_dev(lab: Lab, address: str, ns: str | None = None) -> str | None:
+def route_dev(lab: Lab, address: str, ns: str | None = None) -> str | None:
     out = lab.run(f"ip -j route get {address}", ns=ns)
     routes = json.loads(out.out or "[]") if out.ok else []
     return routes[0].get("dev") if routes else None
@@ -123,7 +123,7 @@ def test_bgp_apply_sessions_failover_and_uninstall(bgp_lab: Lab, lab_timing: Tim
     started = time.monotonic()
     done = lab.run(wl.apply_cmd("--no-confirm"), timeout=180)
     assert done.ok, done.out
-    _wait("both BGP sessions Established", lambda: _established(lab, peers), 90)
+    _wait("both BGP sessions Established", lambda: established(lab, peers), 90)
     lab_timing("bgp: apply to both sessions Established", time.monotonic() - started)
 
     # The VPC's prefix over both tunnels; tunnel 1's preferred (local preference 200).
@@ -135,7 +135,7 @@ def test_bgp_apply_sessions_failover_and_uninstall(bgp_lab: Lab, lab_timing: Tim
     assert [p["peer"]["peerId"] for p in best] == [t1.aws_inside_ip]
     assert best[0].get("locPrf") == 200
     _wait("the kernel route to the VPC on Tunnel1",
-          lambda: _route_dev(lab, VPC_HOST_IP) == t1.name, 30)
+          lambda: route_dev(lab, VPC_HOST_IP) == t1.name, 30)
 
     # AWS's side learned exactly the announced LAN, over both tunnels, tunnel 2's prepended.
     customer = {t.customer_inside_ip for t in tunnels}
@@ -151,7 +151,7 @@ def test_bgp_apply_sessions_failover_and_uninstall(bgp_lab: Lab, lab_timing: Tim
     assert by_peer[t1.customer_inside_ip]["aspath"]["length"] == 1
     assert by_peer[t2.customer_inside_ip]["aspath"]["length"] == 3
     assert by_peer[t1.customer_inside_ip].get("bestpath")
-    assert _route_dev(lab, LAN_HOST_IP, "vgw") == t1.name
+    assert route_dev(lab, LAN_HOST_IP, "vgw") == t1.name
 
     # The LAN host reaches the VPC host, through the tunnels (the vgw has no other way).
     ping = lab.wait_until(["ping", "-c", "1", "-W", "1", VPC_HOST_IP], ns="lan", timeout=30)
