@@ -149,3 +149,22 @@ def test_the_json_document_carries_each_tunnels_session() -> None:
     assert document["bgp"] == {"read": True, "detail": ""}
     static = snapshot_json(snapshot_from_vici("both_up"))
     assert "bgp" not in static and all("bgp" not in t for t in static["tunnels"])
+
+
+def test_a_bgp_tunnel_is_up_only_with_its_session_and_the_text_says_so() -> None:
+    from wizard.commands.status import format_text
+
+    down = snapshot_from_vici("both_up", expected=_bgp_expected(),
+                              bgp=(True, "", _recorded("asn-mismatch")))
+    assert [t.ipsec_up for t in down.tunnels] == [True, True]
+    assert not any(t.up for t in down.tunnels) and not down.all_up  # as AWS counts it
+    up = snapshot_from_vici("both_up", expected=_bgp_expected(),
+                            bgp=(True, "", _recorded("established")))
+    assert up.all_up
+    text = format_text(up)
+    seconds = _recorded("established")[T1].up_s
+    assert (f"  BGP    Established {seconds} s, 1 received, 1 sent, neighbor {T1} AS 64512"
+            in text)
+    assert "  BGP    Idle, neighbor" in format_text(down)
+    static = snapshot_from_vici("both_up")
+    assert static.all_up and "BGP" not in format_text(static)

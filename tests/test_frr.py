@@ -345,3 +345,12 @@ def test_the_plan_document_says_bgp_and_a_static_ones_is_unchanged() -> None:
     assert document["choices"]["bgp_mode"] == "active-passive"
     static = plan_document(seed_setup(), build_plan(seed_setup()))
     assert "routing" not in static["connection"] and "advertise" not in static["choices"]
+
+
+def test_after_a_reboot_bgp_comes_back_with_frr_service() -> None:
+    from wizard.steps import after_reboot
+
+    rows = {r.what: r for r in after_reboot(bgp_setup())}
+    bgp = rows["BGP (FRR's bgpd, the VPC's routes)"]
+    assert bgp.kept and "frr.service is enabled" in bgp.fate
+    assert not any("BGP" in r.what for r in after_reboot(seed_setup()))

@@ -170,6 +170,9 @@ def after_reboot(setup: Setup) -> tuple[RebootRow, ...]:
                                        "systemd unit"))
     else:
         rows.append(RebootRow(runtime, "lost: run the wizard again after a reboot", kept=False))
+    if setup.dynamic:
+        rows.append(RebootRow("BGP (FRR's bgpd, the VPC's routes)",
+                              "kept: frr.service is enabled and reads /etc/frr/frr.conf"))
     if choices.heartbeat:
         rows.append(RebootRow("Heartbeat", "kept: a systemd service"))
     return tuple(rows)

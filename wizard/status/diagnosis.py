@@ -196,7 +196,7 @@ def _diagnose_tunnel(snapshot: StatusSnapshot, t: TunnelStatus, label: str) -> l
                     "and the AWS side."
                 )
     link = t.link
-    vti_expected = exp.mode == "manual" or t.up
+    vti_expected = exp.mode == "manual" or t.ipsec_up
     if link is None:
         if vti_expected and t.link_read:
             why = " (the updown script did not create it)" if exp.mode == "updown" else ""
@@ -278,7 +278,7 @@ def diagnose_bgp(t: TunnelStatus, label: str) -> list[str]:
         return [f"{label}: FRR has no BGP neighbor {neighbor}: the wizard's block is missing "
                 "from /etc/frr/frr.conf or bgpd is not enabled in /etc/frr/daemons; run the "
                 "wizard again."]
-    if not t.up:
+    if not t.ipsec_up:
         if peer.established:
             return []
         return [f"{label}: BGP is down ({peer.state}) because IPsec is: AWS's BGP speaker "

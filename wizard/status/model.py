@@ -308,11 +308,22 @@ class TunnelStatus:
         return self.ike.installed_child or (self.ike.children[0] if self.ike.children else None)
 
     @property
-    def up(self) -> bool:
-        """Carrying traffic: IKE established and a CHILD SA installed."""
+    def ipsec_up(self) -> bool:
+        """IKE established and a CHILD SA installed."""
         return self.ike_state == "ESTABLISHED" and self.ike is not None and (
             self.ike.installed_child is not None
         )
+
+    @property
+    def up(self) -> bool:
+        """Carrying traffic: IPsec up, and with BGP its session Established too.
+
+        AWS counts a tunnel of a BGP connection UP, and routes over it, only
+        once BGP is Established over it; so does this status.
+        """
+        if self.expected.bgp_neighbor is not None:
+            return self.ipsec_up and self.bgp is not None and self.bgp.established
+        return self.ipsec_up
 
 
 @dataclass(frozen=True)
