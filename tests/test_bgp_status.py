@@ -168,3 +168,17 @@ def test_a_bgp_tunnel_is_up_only_with_its_session_and_the_text_says_so() -> None
     assert "  BGP    Idle, neighbor" in format_text(down)
     static = snapshot_from_vici("both_up")
     assert static.all_up and "BGP" not in format_text(static)
+
+
+def test_the_status_panel_shows_each_tunnels_session() -> None:
+    from rich.console import Console
+
+    from screens.status import tunnel_details
+
+    snapshot = snapshot_from_vici("both_up", expected=_bgp_expected(),
+                                  bgp=(True, "", _recorded("asn-mismatch")))
+    console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(tunnel_details(snapshot, snapshot.tunnels[0]))
+    text = console.export_text()
+    assert "BGP" in text and "Idle" in text and f"{T1} AS 64512" in text
+    assert "DOWN" in text  # IPsec is up, BGP is not: AWS counts the tunnel down
