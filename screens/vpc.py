@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.widget import Widget
+from textual.widgets import Input, Static
 
 from screens.base import StepScreen
 
@@ -29,6 +30,19 @@ class VpcScreen(StepScreen):
         yield self.field("choices.vpc_cidrs")
         for question_id in BGP_FIELDS:
             yield self.field(question_id)
+
+    def focus_first(self) -> None:
+        """Start in the first value to type (the VPC CIDRs, or this box's ASN), not the routing.
+
+        The routing is AWS's file's to say and seldom changed here; a keyboard
+        operator who opens this step types the CIDRs at once, as before BGP.
+        """
+        for field_input in self.query("#body Input").results(Input):
+            if field_input.display and all(a.display for a in field_input.ancestors
+                                           if isinstance(a, Widget)):
+                field_input.focus()
+                return
+        super().focus_first()
 
     def answered(self, question_id: str) -> None:
         """Choosing BGP fills AWS's defaults in the model: the fields show them at once."""

@@ -18,10 +18,10 @@ import pytest
 from status_fixtures import lab_setup, snapshot_from_vici
 
 from wizard.model import Bgp
+from wizard.status.bgp import parse_neighbors, read_bgp
 from wizard.status.desired import expected_from_setup
 from wizard.status.diagnosis import diagnose
 from wizard.status.model import BgpPeer, Expected
-from wizard.system.frr_status import parse_neighbors, read_bgp
 
 FRR_DATA = Path(__file__).resolve().parent / "data" / "frr"
 T1, T2 = "169.254.23.5", "169.254.22.73"

@@ -23,7 +23,7 @@ from frr_pair import AWS_ASN, VPC, VPC_HOST, Pair, available, frr_pair, wait_for
 
 from wizard.model import Setup
 from wizard.render import frr
-from wizard.system.frr_status import parse_neighbors
+from wizard.status.bgp import parse_neighbors
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
 

@@ -77,7 +77,7 @@ def build_snapshot(
         links: VTI name -> link, for those that exist; None when netlink could not be read.
         routes: main-table routes; None when they could not be read.
         mangle: `iptables -t mangle -S` lines; None when they could not be read.
-        bgp: FRR's neighbors (`wizard.system.frr_status.read_bgp`); None when not read.
+        bgp: FRR's neighbors (`wizard.status.bgp.read_bgp`); None when not read.
     """
     peers = bgp[2] if bgp is not None else {}
     loaded = set(loaded_conns) if loaded_conns is not None else None

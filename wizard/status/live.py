@@ -23,6 +23,7 @@ from pathlib import Path
 
 from wizard.heartbeat import STATE_FILE, read_state
 from wizard.status.assembly import build_snapshot
+from wizard.status.bgp import read_bgp
 from wizard.status.model import (
     THIS_BOX,
     BgpReading,
@@ -37,7 +38,6 @@ from wizard.status.model import (
 from wizard.status.sources import StatusReaders
 from wizard.system import (
     System,
-    frr_status,
     iptables_status,
     netlink_status,
     statusall,
@@ -103,7 +103,7 @@ class HostReaders:
 
     def bgp(self) -> BgpReading:
         """FRR's BGP neighbors, for a BGP setup (`vtysh -c 'show bgp neighbors json'`)."""
-        return frr_status.read_bgp(FrrDaemons([]))
+        return read_bgp(FrrDaemons([]))
 
     def watch_strongswan(self, stop: threading.Event, notify: Callable[[str], None]) -> None:
         vici_source.listen(self.vici_socket, stop, notify)

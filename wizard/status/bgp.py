@@ -2,7 +2,8 @@
 
 JSON, never the screen text: FRR's `show bgp summary` columns change between
 releases, its JSON keys far less. The parse is pure (`parse_neighbors`), so
-tests feed it output recorded from a real FRR (tests/data/frr/).
+tests feed it output recorded from a real FRR (tests/data/frr/); the one call
+to FRR goes through the `Frr` seam of `wizard.system` (`read_bgp`).
 """
 
 from __future__ import annotations
