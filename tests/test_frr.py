@@ -10,6 +10,7 @@ frr.conf, so a line FRR 8 would refuse fails here, not on a box.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -354,3 +355,26 @@ def test_after_a_reboot_bgp_comes_back_with_frr_service() -> None:
     bgp = rows["BGP (FRR's bgpd, the VPC's routes)"]
     assert bgp.kept and "frr.service is enabled" in bgp.fate
     assert not any("BGP" in r.what for r in after_reboot(seed_setup()))
+
+
+def test_cli_flags_choose_bgp_for_a_file_without_a_bgp_section(tmp_path: Path) -> None:
+    """`--routing dynamic --bgp-asn ... --advertise ...`: the strongSwan download, planned for BGP."""
+    from applykit import REPO, cli
+
+    root = tmp_path / "root"
+    root.mkdir()
+    done = cli("plan", "--import", str(REPO / "examples" / "aws-strongswan-seed.txt"),
+               "--routing", "dynamic", "--bgp-asn", "65010", "--advertise", "192.0.2.0/24",
+               "--bgp-mode", "active-passive", "--root", str(root), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["connection"]["bgp"]["customer_asn"] == 65010
+    assert document["connection"]["bgp"]["aws_asn"] == 64512  # AWS's default, offered
+    step = next(s for s in document["steps"] if s["id"] == "frr.bgp")
+    assert "router bgp 65010" in step["files"][0]["content"]
+    refused = cli("plan", "--import", str(REPO / "examples" / "aws-strongswan-seed.txt"),
+                  "--routing", "dynamic", "--root", str(root))
+    assert refused.returncode == 2
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert "enter this box's ASN (AWS's 'Customer Gateway ASN') (BGP ASN)" in said
+    assert "name at least one network to announce to AWS" in said
