@@ -204,7 +204,7 @@ def tunnel_details(snapshot: StatusSnapshot, t: TunnelStatus) -> Table:
     link = t.link
     if link is None:
         missing = "not present (created when the tunnel comes up)" if (
-            t.expected.mode == "updown" and not t.up) else "missing"
+            t.expected.mode == "updown" and not t.ipsec_up) else "missing"
         table.add_row("VTI", Text(f"{t.name} {missing}", style="dim" if "created" in missing
                                   else "red"))
     else:
@@ -219,6 +219,20 @@ def tunnel_details(snapshot: StatusSnapshot, t: TunnelStatus) -> Table:
             f"rx {human_bytes(link.rx_bytes)} · tx {human_bytes(link.tx_bytes)} · "
             f"errors {link.rx_errors}/{link.tx_errors}",
         )
+
+    if t.expected.bgp_neighbor is not None and not not_applied:
+        peer = t.bgp
+        if peer is None:
+            table.add_row("BGP", Text("unknown: FRR not read" if not snapshot.bgp_read
+                                      else f"no neighbor {t.expected.bgp_neighbor} in FRR",
+                                      style="red"))
+        else:
+            words = Text(peer.state, style="green" if peer.established else "bold red")
+            if peer.established:
+                words.append(f" {human_duration(peer.up_s)} · {peer.received} in · "
+                             f"{peer.sent} out")
+            words.append(f" · {peer.address} AS {peer.remote_as or '?'}", style="dim")
+            table.add_row("BGP", words)
 
     if t.routes:
         routes = Text()

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 LAB_PACKAGES=(user-mode-linux kmod iproute2 iptables iputils-ping procps
               strongswan-starter strongswan-charon strongswan-swanctl tmux netplan.io
-              mmdebstrap uml-utilities e2fsprogs)
+              mmdebstrap uml-utilities e2fsprogs frr)
 # mmdebstrap, uml-utilities (uml_switch), e2fsprogs (mke2fs -d): the booted lab
 # (tests/lab/boot), which builds Debian 12 and 13 boxes from Debian's packages.
 
@@ -24,6 +24,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   fi
   # Installing strongSwan may start its daemon on the host; the tests never need it there.
   systemctl stop strongswan-starter >/dev/null 2>&1 || true
+  # Likewise FRR (BGP; tests/frr_pair.py and the lab run their own, never the host's).
+  systemctl stop frr >/dev/null 2>&1 || true
+  /usr/lib/frr/frrinit.sh stop >/dev/null 2>&1 || true
 else
   echo "not root (or no apt-get): the lab tests will be skipped with a reason"
 fi

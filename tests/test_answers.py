@@ -18,6 +18,7 @@ from wizard.answers import (
     CONNECTION_KEYS,
     CRYPTO_KEYS,
     FROM_AWS_ONLY,
+    ROUTING_KEYS,
     TUNNEL_KEYS,
     AnswersError,
     dump_answers,
@@ -85,6 +86,9 @@ def test_the_schema_covers_every_model_field() -> None:
     assert set(CONNECTION_KEYS) == (
         {f.name for f in fields(Connection)} - {"tunnels"} - FROM_AWS_ONLY
     )
+    # the routing keys: the type, and the BGP values of a file without a BGP section
+    assert set(ROUTING_KEYS) == {"routing"} | {f"bgp_{n}" for n in ("asn", "aws_asn",
+                                                                   "hold_time")}
 
 
 def test_the_documented_example_loads(tmp_path: Path) -> None:
@@ -198,7 +202,7 @@ ike = "aes256-sha256-modp2048"
     assert sources["connection.vpn_connection_id"] == "import"
     expected_keys = (
         {f"choices.{k}" for k in CHOICE_KEYS}
-        | {f"connection.{k}" for k in CONNECTION_KEYS}
+        | {f"connection.{k}" for k in (*CONNECTION_KEYS, "routing")}
         | {f"tunnels[{i}].{k}" for i in (0, 1) for k in TUNNEL_KEYS}
         | {f"tunnels[{i}].crypto.{k}" for i in (0, 1) for k in CRYPTO_KEYS}
     )

@@ -300,7 +300,7 @@ def test_deep_xml_is_refused_before_a_tree_is_built() -> None:
 
 
 @pytest.mark.parametrize("path", [GENERIC_BGP, XML_BGP], ids=["generic", "xml"])
-def test_a_bgp_connection_is_read_and_refused_with_a_way_forward(path: Path) -> None:
+def test_a_bgp_connection_is_read_and_never_run_as_static(path: Path) -> None:
     imported = aws.load(path)
     connection = imported.connection
     assert connection.routing == "dynamic"
@@ -310,11 +310,19 @@ def test_a_bgp_connection_is_read_and_refused_with_a_way_forward(path: Path) -> 
             65000, 64512, 30)
         assert tunnel.bgp.neighbor_ip == tunnel.aws_inside_cidr.ip
     setup = resolve(parse_answers('[choices]\nvpc_cidrs = ["10.0.0.0/16"]\n'), imported).setup
-    assert setup.connection.routing == "dynamic"  # answers cannot turn BGP into static
-    message = _where(setup)["connection.routing"]
-    assert "dynamic routing with BGP (your ASN 65000, AWS's ASN 64512)" in message
-    assert "stays DOWN" in message
-    assert "static routing" in message and "dynamic-routing support" in message
+    assert setup.connection.routing == "dynamic"  # the file's routing is kept
+    assert "connection.routing" not in _where(setup)
+    assert "announce to AWS" in _where(setup)["choices.advertise"]
+    answered = resolve(parse_answers('[choices]\nadvertise = ["192.0.2.0/24"]\n'),
+                       imported).setup
+    assert "choices.advertise" not in _where(answered)
+    assert not [p for p in errors(validate(answered))
+                if p.where.startswith(("connection", "tunnels"))]
+    # an answers file saying "static" for AWS's BGP connection is refused, with why
+    static = resolve(parse_answers('[connection]\nrouting = "static"\n'), imported).setup
+    message = _where(static)["connection.routing"]
+    assert "dynamic routing with BGP (your ASN 65000)" in message
+    assert "stays DOWN" in message and "Choose dynamic routing" in message
 
 
 def test_a_static_connection_is_not_refused_for_routing() -> None:

@@ -390,3 +390,29 @@ def test_answers_saved_by_hand_replay(tmp_path: Path, secrets: bool) -> None:
         assert "typed by hand, so a replay needs them" in " ".join(out.getvalue().split())
         with pytest.raises(AnswersError, match=r"tunnels\[0\]\.psk"):
             resolve(answers, None)
+
+
+#: Dynamic routing chosen for a static file, answered the same way in both modes.
+BGP_ANSWERS: dict[str, Any] = {
+    "connection.routing": "dynamic",
+    "connection.bgp_asn": "65010",
+    "choices.advertise": "192.0.2.0/24, 198.51.100.0/25",
+    "choices.bgp_mode": "active-passive",
+}
+
+
+def test_both_modes_build_the_same_bgp_plan(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    from_plain, prompter = plain_setup(root, BGP_ANSWERS)
+    from_tui = asyncio.run(tui_setup(root, BGP_ANSWERS))
+    assert from_tui is not None
+    assert from_plain == from_tui
+    plan = build_plan(from_plain, Root(root).read)
+    assert plan == build_plan(from_tui, Root(root).read)
+    assert "frr.bgp" in [s.id for s in plan]
+    # BGP's questions were asked, and the VPC's CIDRs were not
+    assert {"connection.bgp_asn", "choices.advertise", "choices.bgp_mode"} <= set(prompter.asked)
+    assert "choices.vpc_cidrs" not in prompter.asked
+    assert from_plain.choices.bgp_mode == "active-passive"
+    assert {t.bgp.customer_asn for t in from_plain.tunnels if t.bgp} == {65010}

@@ -21,11 +21,17 @@ form is docs/answers.md):
     fast_failover = false             # the heartbeat moves the routes off a dead tunnel
     enable_forwarding = true
     backend = "stroke"                # "stroke" | "swanctl"
+    advertise = ["192.0.2.0/24"]      # with BGP: the networks announced to AWS
+    bgp_mode = "active-active"        # "active-active" | "active-passive"
 
     [connection]                      # AWS's ids, shown in the preview
     vpn_connection_id = "vpn-0e1a2b3c"
     vpn_gateway_id = "vgw-0d4e5f6a"
     customer_gateway_id = "cgw-0c7b8a9d"
+    routing = "dynamic"               # "static" | "dynamic" (BGP); AWS's file decides first
+    bgp_asn = 65000                   # with BGP, when AWS's file has no BGP section
+    bgp_aws_asn = 64512
+    bgp_hold_time = 30
 
     [[tunnels]]                       # the first table is tunnels[0] (Tunnel1), and so on
     name = "Tunnel1"
@@ -67,8 +73,10 @@ from wizard import fields
 from wizard.aws import Imported
 from wizard.model import (
     BACKENDS,
+    BGP_MODES,
     MODES,
     PERSISTENCE,
+    ROUTINGS,
     Choices,
     Connection,
     Crypto,
@@ -78,6 +86,8 @@ from wizard.model import (
     parse_interface,
     parse_network,
 )
+from wizard.questions import BY_ID as QUESTIONS
+from wizard.questions import set_bgp
 from wizard.secret import Secret
 from wizard.system.input_file import MAX_INPUT_BYTES, InputFileError, read_input, too_large
 
@@ -257,6 +267,8 @@ CHOICE_KEYS: dict[str, Callable[[object], Any]] = {
     "fast_failover": _boolean,
     "enable_forwarding": _boolean,
     "backend": _string,
+    "advertise": _array(_parsed(parse_network, "a network such as 192.0.2.0/24")),
+    "bgp_mode": _string,
 }
 #: [[tunnels]] keys that are fields of `Tunnel`.
 TUNNEL_KEYS: dict[str, Callable[[object], Any]] = {
@@ -284,8 +296,20 @@ CONNECTION_KEYS: dict[str, Callable[[object], Any]] = {
     name: _grammar(lambda text, name=name: fields.check_aws_id(name, text))
     for name in ("vpn_connection_id", "vpn_gateway_id", "customer_gateway_id")
 }
-#: Model fields only AWS's file can give (the routing type and what goes with it): an
-#: answers file cannot turn a BGP connection into a static one.
+#: [connection] keys about routing: the type, and the BGP values a file without a BGP
+#: section (the strongSwan download) lacks; they apply to both tunnels, as AWS's do.
+ROUTING_KEYS: dict[str, Callable[[object], Any]] = {
+    "routing": _string,
+    "bgp_asn": _integer,
+    "bgp_aws_asn": _integer,
+    "bgp_hold_time": _integer,
+}
+#: The `Bgp` field each routing key sets.
+_BGP_FIELDS = {"bgp_asn": "customer_asn", "bgp_aws_asn": "aws_asn",
+               "bgp_hold_time": "hold_time"}
+#: Model fields only AWS's file can give: the per-tunnel BGP values come from it (or, for
+#: a file without them, from ROUTING_KEYS); an answers file saying "static" for a BGP
+#: connection is refused by validation, never silently obeyed.
 FROM_AWS_ONLY = frozenset({"bgp", "routing", "advised_mtu", "advised_mss"})
 _TOP_KEYS = ("import", "choices", "connection", "tunnels")
 #: A [[tunnels]] table holds Tunnel and Crypto fields side by side, flat.
@@ -332,7 +356,7 @@ def parse_answers(text: str, path: str = "<answers>") -> Answers:
         if not import_path.strip():
             raise AnswersError(path, "import", "is empty; leave it out instead")
     choices = _table(document, "choices", CHOICE_KEYS, path)
-    connection = _table(document, "connection", CONNECTION_KEYS, path)
+    connection = _table(document, "connection", {**CONNECTION_KEYS, **ROUTING_KEYS}, path)
     tunnels: list[dict[str, object]] = []
     if "tunnels" in document:
         array = document["tunnels"]
@@ -440,7 +464,31 @@ def resolve(answers: Answers | None, imported: Imported | None) -> Resolved:
         aws_only = {name: getattr(imported.connection, name)
                     for name in ("routing", "advised_mtu", "advised_mss")}
     setup = Setup(Connection(tunnels, **ids, **aws_only), choices)
+    setup = _routing(setup, given_ids, sources, imported is not None, path)
     return Resolved(setup, sources)
+
+
+def _routing(setup: Setup, given: Mapping[str, Any], sources: dict[str, str],
+             imported: bool, path: str) -> Setup:
+    """The answers' routing keys over AWS's file, through the questions' own edits.
+
+    Going through `wizard.questions` makes a replayed answers file give the
+    setup the same answers typed in the TUI or plain mode give.
+    """
+    origin = SOURCE_IMPORT if imported else SOURCE_DEFAULT
+    sources["connection.routing"] = SOURCE_ANSWERS if "routing" in given else origin
+    if "routing" in given:
+        value = given["routing"]
+        if value not in ROUTINGS:
+            raise AnswersError(path, "connection.routing", f"must be one of {_one_of(ROUTINGS)}")
+        setup = QUESTIONS["connection.routing"].apply(setup, value)
+    changes = {_BGP_FIELDS[k]: given[k] for k in _BGP_FIELDS if k in given}
+    if changes:
+        setup = set_bgp(setup, **changes)
+    if setup.dynamic:  # the BGP values are a BGP connection's only
+        for key in _BGP_FIELDS:
+            sources[f"connection.{key}"] = SOURCE_ANSWERS if key in given else origin
+    return setup
 
 
 def _tunnel(
@@ -494,6 +542,8 @@ _HINTS = {
     "mode": _one_of(MODES),
     "persistence": _one_of(PERSISTENCE),
     "backend": _one_of(BACKENDS),
+    "bgp_mode": _one_of(BGP_MODES),
+    "routing": _one_of(ROUTINGS),
     "ike_lifetime": "seconds",
     "esp_lifetime": "seconds",
     "dpd_delay": "seconds",
@@ -540,6 +590,7 @@ def dump_answers(
         value = getattr(setup.connection, key)
         if value and (imported is None or getattr(imported.connection, key) != value):
             ids.append(_line(key, value))
+    ids.extend(_routing_lines(setup, imported))
     if ids:
         out += ["", "[connection]", *ids]
     base = imported.connection.tunnels if imported else ()
@@ -566,6 +617,23 @@ def dump_answers(
                 value = tunnel.psk.reveal()
             out.append(_line(key, value))
     return "\n".join(out) + "\n"
+
+
+def _routing_lines(setup: Setup, imported: Imported | None) -> list[str]:
+    """The routing keys where the setup differs from AWS's file (or all, without one)."""
+    lines = []
+    before = imported.connection if imported is not None else None
+    if before is None or before.routing != setup.connection.routing:
+        lines.append(_line("routing", setup.connection.routing))
+    if not setup.dynamic or not setup.tunnels or setup.tunnels[0].bgp is None:
+        return lines
+    bgp = setup.tunnels[0].bgp
+    old = before.tunnels[0].bgp if before is not None and before.tunnels else None
+    for key, name in _BGP_FIELDS.items():
+        value = getattr(bgp, name)
+        if value is not None and (old is None or getattr(old, name) != value):
+            lines.append(_line(key, value))
+    return lines
 
 
 def _same_as_import(tunnel: Tunnel, before: Tunnel, include_secrets: bool) -> bool:

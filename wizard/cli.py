@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from wizard.model import BACKENDS, PERSISTENCE
+from wizard.model import BACKENDS, BGP_MODES, PERSISTENCE, ROUTINGS
 from wizard.safe_text import printable
 from wizard.session.confirm import CONFIRM_SECONDS
 from wizard.system.paths import TargetFileError
@@ -45,6 +45,18 @@ def _add_choices(parser: argparse.ArgumentParser) -> None:
                         help="the heartbeat moves the VPC routes off a tunnel that stops "
                         "answering, within seconds (docs/failover.md); default: the answers "
                         "file's, else off")
+    parser.add_argument("--routing", choices=ROUTINGS, default=None,
+                        help="static routes to the VPC, or dynamic routing with BGP through "
+                        "FRR; default: what AWS's file configures")
+    parser.add_argument("--bgp-asn", metavar="ASN", default=None,
+                        help="with BGP: this box's ASN (AWS's 'Customer Gateway ASN'), when "
+                        "AWS's file has no BGP section")
+    parser.add_argument("--bgp-aws-asn", metavar="ASN", default=None,
+                        help="with BGP: AWS's ASN (64512 unless chosen otherwise)")
+    parser.add_argument("--advertise", metavar="CIDRS", default=None,
+                        help="with BGP: the networks announced to AWS, separated by commas")
+    parser.add_argument("--bgp-mode", choices=BGP_MODES, default=None,
+                        help="with BGP: both tunnels active, or tunnel 2 as a standby")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ from wizard.secret import Secret
 
 Mode = Literal["manual", "updown"]
 Routing = Literal["static", "dynamic"]
+BgpMode = Literal["active-active", "active-passive"]
 Persistence = Literal["none", "seed", "netplan", "networkd"]
 Backend = Literal["stroke", "swanctl"]
 DpdAction = Literal["restart", "clear", "hold", "none"]
@@ -33,6 +34,12 @@ MODES: tuple[Mode, ...] = ("manual", "updown")
 PERSISTENCE: tuple[Persistence, ...] = ("seed", "netplan", "networkd", "none")
 BACKENDS: tuple[Backend, ...] = ("stroke", "swanctl")
 DPD_ACTIONS: tuple[DpdAction, ...] = ("restart", "clear", "hold", "none")
+ROUTINGS: tuple[Routing, ...] = ("static", "dynamic")
+BGP_MODES: tuple[BgpMode, ...] = ("active-active", "active-passive")
+#: AWS accepts at most this many prefixes from a customer gateway over one BGP session.
+MAX_ADVERTISED = 100
+#: AWS's neighbor hold time for a VPN's BGP sessions (its files say 30 s).
+AWS_HOLD_TIME = 30
 
 LINK_LOCAL = IPv4Network("169.254.0.0/16")
 #: /30s AWS refuses as tunnel inside CIDRs.
@@ -87,9 +94,9 @@ class Crypto:
 class Bgp:
     """One tunnel's BGP session, as AWS describes a dynamic-routing VPN connection.
 
-    Read so that such a connection is recognised and refused (see
-    `validate_routing`) rather than silently configured as static; nothing
-    renders it yet.
+    Read from AWS's file (Generic section #4, the XML's `bgp` elements) or, for
+    the strongSwan download that has no BGP section, from the operator's
+    answers; `wizard.render.frr` turns it into one FRR neighbor.
 
     Attributes:
         customer_asn: this side's autonomous system number.
@@ -140,7 +147,8 @@ class Connection:
     vpn_gateway_id: str = ""
     customer_gateway_id: str = ""
     routing: Routing = "static"
-    """"dynamic" when AWS's file configures BGP on the tunnels; refused until supported."""
+    """"dynamic" when the tunnels carry BGP (AWS's file configures it, or the operator says
+    so for a strongSwan download): the VPC routes are learned over BGP through FRR."""
     advised_mtu: int | None = None
     """The tunnel MTU AWS's Generic file advises ("Tunnel interface MTU"), if it gives one."""
     advised_mss: int | None = None
@@ -179,6 +187,13 @@ class Choices:
     backend: Backend = "stroke"
     """"stroke": the document's ipsec.conf/ipsec.secrets through the `ipsec` starter;
     "swanctl": /etc/swanctl/conf.d through vici, for boxes without the starter."""
+    advertise: tuple[IPv4Network, ...] = ()
+    """With BGP: the networks this box announces to AWS (its LANs); AWS routes to the
+    customer side only what is announced, and accepts at most 100 prefixes."""
+    bgp_mode: BgpMode = "active-active"
+    """With BGP: "active-active" gives both tunnels equal weight (AWS steers with MED);
+    "active-passive" prefers tunnel 1 both ways (local preference in, AS-path prepend
+    on tunnel 2 out)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +210,16 @@ class Setup:
     def secrets(self) -> tuple[Secret, ...]:
         """Every secret the plan may write, so previews can mask them wherever they appear."""
         return tuple(t.psk for t in self.tunnels)
+
+    @property
+    def dynamic(self) -> bool:
+        """True when the tunnels carry BGP and the VPC routes are learned, not typed."""
+        return self.connection.routing == "dynamic"
+
+    @property
+    def static_routes(self) -> tuple[IPv4Network, ...]:
+        """The VPC CIDRs routed over the tunnels by the wizard; none with BGP (FRR does it)."""
+        return () if self.dynamic else self.choices.vpc_cidrs
 
     def local_address(self, tunnel: Tunnel) -> IPv4Address:
         """The seed's <LOCAL IP>: the private address behind NAT, else the public one."""
@@ -380,6 +405,9 @@ def validate_choices(choices: Choices) -> list[Problem]:
         for b in choices.vpc_cidrs[i + 1 :]:
             if a.overlaps(b):
                 problems.append(Problem(f"{at}.vpc_cidrs", f"{a} overlaps {b}"))
+    problems.extend(_validate_advertise(choices))
+    if choices.bgp_mode not in BGP_MODES:
+        problems.append(Problem(f"{at}.bgp_mode", f"must be one of {', '.join(BGP_MODES)}"))
     if choices.mode == "updown" and not choices.vpc_cidrs:
         problems.append(
             Problem(f"{at}.vpc_cidrs", "updown mode needs at least one VPC CIDR to route")
@@ -420,7 +448,15 @@ def validate(setup: Setup, existing_marks: Mapping[str, int] | None = None) -> l
         )
     for i, tunnel in enumerate(tunnels):
         problems.extend(validate_tunnel(tunnel, i))
-    problems.extend(validate_choices(setup.choices))
+    choice_problems = validate_choices(setup.choices)
+    if setup.dynamic:  # BGP brings the VPC routes: no typed CIDR is needed in any mode
+        choice_problems = [p for p in choice_problems if not (
+            p.where == "choices.vpc_cidrs" and "updown mode needs" in p.message)]
+        if not setup.choices.advertise:
+            choice_problems.append(Problem(
+                "choices.advertise", "name at least one network to announce to AWS: with "
+                "BGP, AWS routes to this side only what this box announces"))
+    problems.extend(choice_problems)
     for i, a in enumerate(tunnels):
         for j in range(i + 1, len(tunnels)):
             b = tunnels[j]
@@ -473,29 +509,97 @@ def validate(setup: Setup, existing_marks: Mapping[str, int] | None = None) -> l
 
 
 def validate_routing(connection: Connection) -> list[Problem]:
-    """A dynamic-routing (BGP) connection, refused until the wizard can run BGP.
+    """A BGP connection's values: what FRR needs, checked the way AWS and FRR check them.
 
-    On AWS a tunnel of a BGP connection stays DOWN, and no VPC traffic
-    arrives, until a BGP session is established over it; configured as
-    static it would bring IPsec up and nothing else, so it is refused with
-    what the operator can do instead.
+    Static routing needs nothing here, except that a file whose tunnels AWS
+    configured with BGP is not run as static: on AWS each tunnel of a BGP
+    connection stays DOWN, and no VPC traffic arrives, until a BGP session
+    runs over it, so IPsec would come up and nothing would work.
     """
-    if connection.routing != "dynamic":
-        return []
-    asns = sorted({(t.bgp.customer_asn, t.bgp.aws_asn) for t in connection.tunnels
-                   if t.bgp is not None and t.bgp.customer_asn is not None})
-    detail = ""
-    if len(asns) == 1:
-        detail = f" (your ASN {asns[0][0]}, AWS's ASN {asns[0][1]})"
-    return [Problem(
-        "connection.routing",
-        f"this VPN connection uses dynamic routing with BGP{detail}. vpn-wizard configures "
-        "static routing only: on AWS each tunnel of a BGP connection stays DOWN and no VPC "
-        "traffic arrives until a BGP session runs over it, so IPsec would come up and nothing "
-        "would work. Create the VPN connection with static routing (Routing options: Static, "
-        "with your VPC CIDRs as static routes) and import its file, or wait for vpn-wizard's "
-        "dynamic-routing support",
-    )]
+    bgps = [t.bgp for t in connection.tunnels]
+    if connection.routing not in ROUTINGS:
+        return [Problem("connection.routing", f"must be one of {', '.join(ROUTINGS)}")]
+    if connection.routing == "static":
+        asns = sorted({b.customer_asn for b in bgps if b is not None and b.customer_asn})
+        if not asns:
+            return []
+        return [Problem(
+            "connection.routing",
+            f"AWS configured this VPN connection for dynamic routing with BGP (your ASN "
+            f"{asns[0]}): on AWS each tunnel stays DOWN and no VPC traffic arrives until a "
+            "BGP session runs over it, so static routing would bring IPsec up and nothing "
+            "else. Choose dynamic routing (BGP), or create the VPN connection with static "
+            "routing and import its file",
+        )]
+    problems: list[Problem] = []
+    names = (("customer_asn", "bgp_asn", "this box's ASN (AWS's 'Customer Gateway ASN')"),
+             ("aws_asn", "bgp_aws_asn", "AWS's ASN (the 'Virtual Private Gateway ASN')"),
+             ("hold_time", "bgp_hold_time", "the neighbor hold time"))
+    for attr, key, what in names:
+        values = {getattr(b, attr) if b is not None else None for b in bgps}
+        if None in values:
+            problems.append(Problem(f"connection.{key}", f"enter {what}"))
+        elif len(values) > 1:
+            shown = ", ".join(str(v) for v in sorted(v for v in values if v is not None))
+            problems.append(Problem(
+                f"connection.{key}", f"the tunnels disagree on {what} ({shown}); AWS uses one "
+                "value for both tunnels of a connection"))
+    for b in {b for b in bgps if b is not None}:
+        for attr, key in (("customer_asn", "bgp_asn"), ("aws_asn", "bgp_aws_asn")):
+            asn = getattr(b, attr)
+            if asn is not None and not 1 <= asn <= 4294967295:
+                problems.append(Problem(f"connection.{key}", "an ASN is 1-4294967295"))
+            elif asn == 23456:
+                problems.append(Problem(f"connection.{key}", "23456 is AS_TRANS, reserved "
+                                        "for 4-byte ASN translation; it cannot be a peer's ASN"))
+        if b.customer_asn is not None and b.customer_asn == b.aws_asn:
+            problems.append(Problem("connection.bgp_asn", f"this box's ASN {b.customer_asn} "
+                                    "equals AWS's: the sessions are external BGP, so the two "
+                                    "sides need different ASNs"))
+        if b.hold_time is not None and not 3 <= b.hold_time <= 65535:
+            problems.append(Problem("connection.bgp_hold_time",
+                                    "FRR takes a hold time of 3-65535 seconds (AWS uses 30)"))
+    for i, t in enumerate(connection.tunnels):
+        b = t.bgp
+        if b is not None and b.neighbor_ip is not None and b.neighbor_ip != t.aws_inside_cidr.ip:
+            problems.append(Problem(
+                f"tunnels[{i}].bgp.neighbor_ip", f"the BGP neighbor {b.neighbor_ip} is not "
+                f"AWS's inside address {t.aws_inside_cidr.ip} of {t.name}: AWS's BGP speaker "
+                "answers on its end of the tunnel's /30 only"))
+    return list(dict.fromkeys(problems))
+
+
+def _validate_advertise(choices: Choices) -> list[Problem]:
+    """The networks announced to AWS: well-formed, few enough for AWS, and not the VPC's."""
+    at = "choices.advertise"
+    problems: list[Problem] = []
+    if len(choices.advertise) > MAX_ADVERTISED:
+        problems.append(Problem(at, f"{len(choices.advertise)} networks; AWS accepts at most "
+                                f"{MAX_ADVERTISED} prefixes from a customer gateway and drops "
+                                "the session beyond that"))
+    for i, net in enumerate(choices.advertise):
+        if net.prefixlen == 0:
+            problems.append(Problem(f"{at}[{i}]", "0.0.0.0/0 would announce the whole "
+                                    "Internet as reachable through this box"))
+        elif net.subnet_of(LINK_LOCAL) or net.overlaps(LINK_LOCAL):
+            problems.append(Problem(f"{at}[{i}]", f"{net} is link-local: the tunnels' inside "
+                                    "addresses live there and AWS does not route it"))
+        else:
+            for block, what in _NOT_A_VPC:
+                if net.overlaps(block):
+                    problems.append(Problem(f"{at}[{i}]", f"{net} covers {what}"))
+                    break
+        for vpc in choices.vpc_cidrs:
+            if net.overlaps(vpc):
+                problems.append(Problem(f"{at}[{i}]", f"{net} overlaps the VPC's {vpc}: "
+                                        "announcing the VPC's own network back to AWS would "
+                                        "pull its traffic into this box"))
+    seen: set[IPv4Network] = set()
+    for net in choices.advertise:
+        if net in seen:
+            problems.append(Problem(at, f"lists {net} twice"))
+        seen.add(net)
+    return problems
 
 
 def _vpc_against_tunnels(setup: Setup) -> list[Problem]:

@@ -308,6 +308,43 @@ class StopSwanctl:
         return ("systemctl", "stop", "strongswan")
 
 
+@dataclass(frozen=True)
+class RestartFrr:
+    """Restart FRR on its new configuration, and enable it so BGP comes back after a reboot.
+
+    With systemd: `systemctl enable frr` and `systemctl restart frr`; without
+    (a container, the UML lab): the package's /usr/lib/frr/frrinit.sh restart.
+    Undo restarts it on the restored files, or stops it (and disables it) if it
+    was not running (enabled) before.
+    """
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("systemctl", "enable", "--now", "frr.service")
+
+
+@dataclass(frozen=True)
+class ReloadFrr:
+    """Uninstall: leave FRR as the wizard found it, once the wizard's blocks are gone.
+
+    Attributes:
+        stop: FRR was not running before the wizard's first apply: stop it.
+        disable: and frr.service was not enabled then: disable it too.
+    Otherwise FRR, when it runs, is restarted so bgpd drops the wizard's router.
+    """
+
+    stop: bool = False
+    disable: bool = False
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        if self.disable:
+            return ("systemctl", "disable", "--now", "frr.service")
+        if self.stop:
+            return ("systemctl", "stop", "frr.service")
+        return ("systemctl", "restart", "frr.service")
+
+
 Operation = (
     SetSysctl
     | AddVtiLink
@@ -328,4 +365,6 @@ Operation = (
     | StopStrongswan
     | ReloadSwanctl
     | StopSwanctl
+    | RestartFrr
+    | ReloadFrr
 )

@@ -34,11 +34,13 @@ from wizard.operations import (
     DaemonReload,
     LoadSwanctl,
     Operation,
+    RestartFrr,
     RestartStrongswan,
     SystemdUnit,
 )
 from wizard.plan_types import FileChange, Note, Plan, Step
 from wizard.render import (
+    frr,
     heartbeat,
     interface,
     ipsec,
@@ -240,10 +242,38 @@ def build_plan(
             )
         )
 
+    if setup.dynamic:
+        steps.append(_frr_step(setup, files))
     if choices.heartbeat:
         steps.append(_heartbeat_step(setup, files, heartbeat_command))
     return checked(Plan(tuple(steps), setup.secrets(), setup=setup,
                         heartbeat_command=heartbeat_command), setup)
+
+
+def _frr_step(setup: Setup, files: _Files) -> Step:
+    """BGP over both tunnels: FRR's bgpd, configured in a block of frr.conf, enabled, restarted.
+
+    It comes after strongSwan so the tunnels (and their VTIs) exist when bgpd
+    first dials AWS's inside addresses; bgpd retries on its own until they answer.
+    An operator's own `router bgp` beside the block is the preflight's to refuse
+    (`wizard.preflight.frr_problems`): uninstall builds this same step to find
+    the block, and must still run on such a box.
+    """
+    bgp = setup.tunnels[0].bgp
+    asn = bgp.customer_asn if bgp is not None else None
+    return Step(
+        "frr.bgp",
+        "Run BGP over both tunnels with FRR",
+        f"AWS brings a tunnel of a BGP connection UP, and routes to this side, only once a "
+        f"BGP session runs over it: FRR's bgpd speaks BGP as AS {asn} to AWS's inside "
+        "address of each tunnel, learns the VPC's routes and announces "
+        f"{', '.join(str(n) for n in setup.choices.advertise)}.",
+        "#4 Border Gateway Protocol (BGP) Configuration",
+        files=(files.block(frr.FRR_CONF, frr.frr_conf_block(setup), 0o640),
+               files.block(frr.DAEMONS, frr.daemons_block(), 0o640)),
+        commands=(RestartFrr(),),
+        notes=(notes.FRR_BLOCK, notes.FRR_RESTART, notes.FRR_WRITE_MEMORY),
+    )
 
 
 def _heartbeat_step(setup: Setup, files: _Files, command: str) -> Step:

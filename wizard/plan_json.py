@@ -28,7 +28,7 @@ def plan_document(
     redactor = Redactor.for_plan(plan, show=show_secrets)
 
     choices = setup.choices
-    return {
+    document: dict[str, Any] = {
         "connection": {
             "vpn_connection_id": setup.connection.vpn_connection_id,
             "vpn_gateway_id": setup.connection.vpn_gateway_id,
@@ -92,6 +92,16 @@ def plan_document(
         ],
         "sources": dict(sources or {}),
     }
+    if setup.dynamic:  # a static plan's document is as it was
+        bgp = setup.tunnels[0].bgp if setup.tunnels else None
+        document["connection"]["routing"] = "dynamic"
+        document["connection"]["bgp"] = None if bgp is None else {
+            "customer_asn": bgp.customer_asn, "aws_asn": bgp.aws_asn,
+            "hold_time": bgp.hold_time,
+            "neighbors": [str(t.aws_inside_cidr.ip) for t in setup.tunnels]}
+        document["choices"]["advertise"] = [str(n) for n in choices.advertise]
+        document["choices"]["bgp_mode"] = choices.bgp_mode
+    return document
 
 
 def dumps(document: dict[str, Any]) -> str:

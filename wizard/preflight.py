@@ -24,7 +24,7 @@ from typing import Literal
 from wizard.blocks import lines_outside_blocks
 from wizard.fields import show
 from wizard.model import Choices, Problem, Setup
-from wizard.render import swanctl
+from wizard.render import frr, swanctl
 from wizard.render.ipsec import IPSEC_CONF, IPSEC_SECRETS, existing_conns
 from wizard.system import System
 from wizard.system.host import TOOLS, HostFacts, version_tuple
@@ -390,6 +390,29 @@ def box_conflicts(setup: Setup, root: Root) -> list[Problem]:
     return problems
 
 
+def frr_problems(system: System) -> list[str]:
+    """What stops BGP on this box: FRR missing, or a BGP router of the operator's own."""
+    problems: list[str] = []
+    if system.frr is None or not system.frr.installed():
+        problems.append(
+            "FRR is not installed: dynamic routing (BGP) runs in FRR's bgpd; install it "
+            "first, e.g. 'apt-get install frr'"
+        )
+    try:
+        text = system.root.read(frr.FRR_CONF)
+    except (OSError, ValueError):
+        text = None
+    router = frr.operator_router(text)
+    if router is not None:
+        problems.append(
+            f"{frr.FRR_CONF} already configures a BGP router of its own ({router!r}) outside "
+            "the wizard's block: FRR runs one BGP router per VRF, so the wizard cannot add "
+            "its own beside it. Move that router into a VRF or remove it (docs/routing.md), "
+            "then apply again"
+        )
+    return problems
+
+
 def preflight(setup: Setup, system: System) -> list[str]:
     """Everything on the box that stops the plan from applying, each with a way out."""
     problems: list[str] = [str(p.message) for p in box_conflicts(setup, system.root)]
@@ -412,6 +435,8 @@ def preflight(setup: Setup, system: System) -> list[str]:
             "strongSwan is not installed (no 'ipsec' command on PATH); install it first, "
             "e.g. 'apt-get install strongswan-starter strongswan-charon'"
         )
+    if setup.dynamic:
+        problems += frr_problems(system)
     if choices.mode == "manual":
         for tunnel in setup.tunnels:
             info = system.links.get(tunnel.name)

@@ -67,8 +67,10 @@ class TunnelSummary:
         self.caption = text(
             f"mode {choices.mode} · WAN {choices.physical_interface}"
             f" · LAN {', '.join(choices.lan_interfaces) or 'none'}"
-            f" · VPC {', '.join(map(str, choices.vpc_cidrs)) or 'none'}"
-            f" · persistence {choices.persistence}"
+            + (f" · VPC over BGP, announcing {', '.join(map(str, choices.advertise))}"
+               f" ({choices.bgp_mode})" if setup.dynamic else
+               f" · VPC {', '.join(map(str, choices.vpc_cidrs)) or 'none'}")
+            + f" · persistence {choices.persistence}"
             f" · heartbeat {'on' if choices.heartbeat else 'off'}",
             style="table.caption",
         )

@@ -24,10 +24,14 @@ from typing import Literal
 from wizard import fields
 from wizard import host_defaults as defaults
 from wizard.model import (
+    AWS_HOLD_TIME,
     BACKENDS,
+    BGP_MODES,
     DPD_ACTIONS,
     MODES,
     PERSISTENCE,
+    ROUTINGS,
+    Bgp,
     Choices,
     Crypto,
     Problem,
@@ -399,6 +403,59 @@ def _apply_local_ip(setup: Setup, value: Value) -> Setup:
     return _set_choice(setup, local_ip=_ip(text))
 
 
+#: AWS's default ASN for a virtual private gateway, offered until the operator says otherwise.
+DEFAULT_AWS_ASN = 64512
+
+
+def _static(setup: Setup, answers: Mapping[str, Value]) -> bool:
+    return not setup.dynamic
+
+
+def _dynamic(setup: Setup, answers: Mapping[str, Value]) -> bool:
+    return setup.dynamic
+
+
+def _apply_routing(setup: Setup, value: Value) -> Setup:
+    """Static or BGP; a tunnel without AWS's BGP values gets AWS's defaults to start from.
+
+    The strongSwan download has no BGP section: choosing BGP with it starts
+    from AWS's usual values (its ASN 64512, hold time 30 s, the neighbor at
+    AWS's inside address), and the ASN questions that follow ask the rest.
+    """
+    routing = _choice(value, ROUTINGS)
+    tunnels = tuple(
+        t if t.bgp is not None or routing == "static" else replace(t, bgp=Bgp(
+            aws_asn=DEFAULT_AWS_ASN, neighbor_ip=t.aws_inside_cidr.ip,
+            hold_time=AWS_HOLD_TIME))
+        for t in setup.tunnels)
+    return replace(setup, connection=replace(setup.connection, routing=routing,
+                                             tunnels=tunnels))
+
+
+def _read_bgp(name: str) -> Callable[[Setup], Value]:
+    def read(setup: Setup) -> Value:
+        values = [getattr(t.bgp, name) for t in setup.tunnels if t.bgp is not None]
+        return str(values[0]) if values and values[0] is not None else ""
+
+    return read
+
+
+def set_bgp(setup: Setup, **changes: object) -> Setup:
+    """The same BGP values on every tunnel: AWS gives one ASN pair and hold time per connection."""
+    tunnels = tuple(
+        replace(t, bgp=replace(t.bgp or Bgp(neighbor_ip=t.aws_inside_cidr.ip),
+                               **changes))  # type: ignore[arg-type]
+        for t in setup.tunnels)
+    return replace(setup, connection=replace(setup.connection, tunnels=tunnels))
+
+
+def _apply_bgp(name: str, what: str) -> Callable[[Setup, Value], Setup]:
+    def apply(setup: Setup, value: Value) -> Setup:
+        return set_bgp(setup, **{name: _whole(value, what)})
+
+    return apply
+
+
 def _heartbeat_on(setup: Setup, answers: Mapping[str, Value]) -> bool:
     return setup.choices.heartbeat
 
@@ -406,6 +463,14 @@ def _heartbeat_on(setup: Setup, answers: Mapping[str, Value]) -> bool:
 MODE_OPTIONS = (
     Option("manual", "Manual: build them now (#2-#5)"),
     Option("updown", "Automated: updown script"),
+)
+ROUTING_OPTIONS = (
+    Option("static", "Static: the VPC CIDRs typed here"),
+    Option("dynamic", "Dynamic: BGP through FRR"),
+)
+BGP_MODE_OPTIONS = (
+    Option("active-active", "Active/active: both tunnels equal"),
+    Option("active-passive", "Active/passive: tunnel 1 preferred"),
 )
 PERSISTENCE_OPTIONS = (
     Option("seed", "As the document (#5)"),
@@ -492,12 +557,65 @@ def _choice_questions() -> dict[str, list[Question]]:
         ],
         "vpc": [
             Question(
+                "connection.routing", "vpc", "Routing",
+                "Static routes to the VPC, or dynamic routing with BGP?",
+                "As the VPN connection was created in AWS (Routing options). With BGP, FRR "
+                "learns the VPC's routes and announces this box's networks.", "select",
+                read=lambda s: s.connection.routing,
+                apply=_apply_routing,
+                options=lambda s, c: ROUTING_OPTIONS,
+            ),
+            Question(
                 "choices.vpc_cidrs", "vpc", "VPC CIDRs",
                 "The VPC's CIDRs, separated by commas",
                 "Each is routed over the tunnels, e.g. 10.0.0.0/16, 10.1.0.0/16.", "text",
                 read=lambda s: ", ".join(str(n) for n in s.choices.vpc_cidrs),
                 apply=lambda s, v: _set_choice(s, vpc_cidrs=parse_cidr_list(v)),
+                when=_static,
                 example="10.0.0.0/16, 10.1.0.0/16",
+            ),
+            Question(
+                "connection.bgp_asn", "vpc", "This box's ASN",
+                "This box's BGP ASN (AWS's 'Customer Gateway ASN')",
+                "The ASN of the customer gateway in the AWS console.", "text",
+                read=_read_bgp("customer_asn"),
+                apply=_apply_bgp("customer_asn", "an ASN such as 65000"),
+                when=_dynamic, example="65000",
+            ),
+            Question(
+                "connection.bgp_aws_asn", "vpc", "AWS's ASN",
+                "AWS's BGP ASN (the virtual private gateway's)",
+                "64512 unless another was chosen when the gateway was created.", "text",
+                read=_read_bgp("aws_asn"),
+                apply=_apply_bgp("aws_asn", "an ASN such as 64512"),
+                when=_dynamic, example="64512",
+            ),
+            Question(
+                "connection.bgp_hold_time", "vpc", "Hold time (s)",
+                "BGP neighbor hold time, in seconds",
+                "AWS uses 30: a session silent that long is down and its routes go.", "text",
+                read=_read_bgp("hold_time"),
+                apply=_apply_bgp("hold_time", "a number of seconds such as 30"),
+                when=_dynamic, example="30",
+            ),
+            Question(
+                "choices.advertise", "vpc", "Announced networks",
+                "The networks this box announces to AWS (its LANs), separated by commas",
+                "AWS routes to this side only these; at most 100, never the VPC's own.",
+                "text",
+                read=lambda s: ", ".join(str(n) for n in s.choices.advertise),
+                apply=lambda s, v: _set_choice(s, advertise=parse_cidr_list(v)),
+                when=_dynamic, example="192.168.10.0/24",
+            ),
+            Question(
+                "choices.bgp_mode", "vpc", "Tunnels",
+                "Both tunnels active, or tunnel 2 only as a standby?",
+                "Active/active gives both tunnels equal weight and lets AWS choose; "
+                "active/passive prefers tunnel 1 both ways.", "select",
+                read=lambda s: s.choices.bgp_mode,
+                apply=lambda s, v: _set_choice(s, bgp_mode=_choice(v, BGP_MODES)),
+                options=lambda s, c: BGP_MODE_OPTIONS,
+                when=_dynamic,
             ),
         ],
         "persistence": [

@@ -88,8 +88,12 @@ STEPS: tuple[StepInfo, ...] = (
                     "install_routes",
              wheres=("choices.mtu",)),
     StepInfo("vpc", "VPC CIDRs",
-             "The document's <VPC CIDR>. Updown mode needs at least one.",
-             writes="the routes to the VPC over the tunnels"),
+             "The document's <VPC CIDR>, with static routing (updown mode needs at least "
+             "one). With dynamic routing (BGP) the VPC's routes are learned through FRR "
+             "instead: this box's ASN, AWS's, the hold time, the networks announced to AWS, "
+             "and whether tunnel 2 is only a standby (docs/routing.md).",
+             writes="the routes to the VPC over the tunnels; with BGP, FRR's bgpd "
+                    "configuration in /etc/frr/frr.conf and /etc/frr/daemons"),
     StepInfo("persistence", "Persistence",
              "The document's step #5: what brings the tunnel interfaces, routes and rules back "
              "after a reboot in manual mode.",
@@ -166,6 +170,9 @@ def after_reboot(setup: Setup) -> tuple[RebootRow, ...]:
                                        "systemd unit"))
     else:
         rows.append(RebootRow(runtime, "lost: run the wizard again after a reboot", kept=False))
+    if setup.dynamic:
+        rows.append(RebootRow("BGP (FRR's bgpd, the VPC's routes)",
+                              "kept: frr.service is enabled and reads /etc/frr/frr.conf"))
     if choices.heartbeat:
         rows.append(RebootRow("Heartbeat", "kept: a systemd service"))
     return tuple(rows)

@@ -49,9 +49,11 @@ from wizard.operations import (
     DisableUnit,
     LoadSwanctl,
     Operation,
+    ReloadFrr,
     ReloadStrongswan,
     ReloadSwanctl,
     RemoveDir,
+    RestartFrr,
     SetSysctl,
     StopStrongswan,
     StopSwanctl,
@@ -61,7 +63,7 @@ from wizard.plan import build_plan
 from wizard.plan_types import FileChange, FileRemoval, Plan, Step
 from wizard.preview import step_renderable
 from wizard.redact import Redactor
-from wizard.render import heartbeat, interface, iptables
+from wizard.render import frr, heartbeat, interface, iptables
 from wizard.system import System
 from wizard.system.executable import vpn_wizard_command
 from wizard.system.files import FileState
@@ -162,11 +164,30 @@ def build_uninstall_plan(
         daemons.append(StopSwanctl() if stopped else ReloadSwanctl())
     else:
         daemons.append(StopStrongswan() if stopped else ReloadStrongswan())
-    add("uninstall.daemons", "Leave strongSwan as the wizard found it",
-        "Stopped if it was stopped before the wizard's first apply; otherwise reloaded "
-        "without the wizard's connections.", [], daemons)
+    why = ("Stopped if it was stopped before the wizard's first apply; otherwise reloaded "
+           "without the wizard's connections.")
+    if any(isinstance(op, RestartFrr) for op in ops):
+        daemons.append(ReloadFrr(stop=base.frr_running is False,
+                                 disable=base.frr_enabled is False))
+        why += (" FRR is stopped (and disabled) if it was before the wizard's first apply; "
+                "otherwise restarted on frr.conf and daemons without the wizard's blocks, so "
+                "bgpd drops the wizard's router and neighbors.")
+        why += _frr_markers_gone(read(frr.FRR_CONF))
+    add("uninstall.daemons", "Leave strongSwan (and FRR) as the wizard found them", why, [],
+        daemons)
     keys = tuple(s for s in setup.secrets() if s.reveal())  # a manifest's setup holds none
     return Plan(tuple(steps), keys, kind="uninstall")
+
+
+def _frr_markers_gone(text: str | None) -> str:
+    """A warning when frr.conf has a BGP router but no wizard block (`write memory` was used)."""
+    router = frr.operator_router(text)
+    if router is None or (text is not None and "BEGIN vpn-wizard bgp" in text):
+        return ""
+    return (f" /etc/frr/frr.conf holds {router!r} but no vpn-wizard block: vtysh's 'write "
+            "memory' has rewritten the file without the block's markers, so the wizard "
+            "cannot tell its lines from yours and leaves them; remove that router by hand "
+            "if it is the wizard's.")
 
 
 def _file_removals(applied: Plan, state: StateReader, base: Baseline, root: Root

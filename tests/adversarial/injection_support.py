@@ -20,7 +20,7 @@ from wizard.model import Problem, Setup, errors, validate
 from wizard.operations import SetSysctl
 from wizard.plan import build_plan
 from wizard.plan_types import Plan
-from wizard.render import ipsec, modern, persistence, swanctl, sysctl, updown
+from wizard.render import frr, ipsec, modern, persistence, swanctl, sysctl, updown
 from wizard.render.heartbeat import UNIT as HEARTBEAT_UNIT
 
 FRAGMENTS = (
@@ -115,8 +115,9 @@ def leftupdown_arguments(setup: Setup, index: int) -> list[str]:
     """What the updown script must receive for tunnel `index`, word for word."""
     tunnel = setup.tunnels[index]
     routes = ",".join(str(n) for n in setup.choices.vpc_cidrs)
-    return [ipsec.UPDOWN_PATH, "-ln", tunnel.name, "-ll", str(tunnel.customer_inside_cidr),
-            "-lr", str(tunnel.aws_inside_cidr), "-m", str(tunnel.mark), "-r", routes]
+    words = [ipsec.UPDOWN_PATH, "-ln", tunnel.name, "-ll", str(tunnel.customer_inside_cidr),
+             "-lr", str(tunnel.aws_inside_cidr), "-m", str(tunnel.mark)]
+    return words if setup.dynamic else [*words, "-r", routes]  # with BGP, FRR routes
 
 
 def check_ipsec_conf(setup: Setup, text: str) -> None:
@@ -354,7 +355,37 @@ def check_plan(setup: Setup, plan: Plan) -> None:
             check_networkd(setup, path, text)
         elif path.endswith(".service"):
             check_unit(setup, path, text)
+        elif path == frr.FRR_CONF:
+            check_frr(setup, text)
+        elif path == frr.DAEMONS:
+            assert _content(text) == ["bgpd=yes"], ascii(text)
         elif path == ipsec.UPDOWN_PATH:
             assert text == updown.script(setup)  # takes no value from the inputs but the MTU
         else:
             raise AssertionError(f"no parser for {path}")
+
+
+_NET = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2}"
+_IP = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
+_FRR_LINES = [re.compile(p) for p in (
+    rf"ip prefix-list VPNW-(?:ANNOUNCE|LEARN) seq [0-9]+ (?:permit|deny) {_NET}(?: le 32)?",
+    r"!", r" !", r"exit", r" exit-address-family", r" address-family ipv4 unicast",
+    r"route-map VPNW-(?:IN|OUT)-T[0-9] permit 10",
+    r" match ip address prefix-list VPNW-(?:ANNOUNCE|LEARN)",
+    r" set local-preference 200", r" set as-path prepend [0-9]+(?: [0-9]+)*",
+    r"router bgp [0-9]+", rf" bgp router-id {_IP}", r" bgp log-neighbor-changes",
+    rf" neighbor {_IP} (?:remote-as [0-9]+|timers [0-9]+ [0-9]+|timers connect [0-9]+)",
+    rf" neighbor {_IP} description vpn-wizard [A-Za-z0-9_.-]+",
+    rf"  network {_NET}",
+    rf"  neighbor {_IP} (?:activate|route-map VPNW-(?:IN|OUT)-T[0-9] (?:in|out))",
+)]
+
+
+def check_frr(setup: Setup, text: str) -> None:
+    """frr.conf: every line of the block is one FRR directive the wizard writes, and the
+    networks announced are exactly the setup's (never more, never anything else)."""
+    lines = _content(text)
+    for line in lines:
+        assert any(p.fullmatch(line) for p in _FRR_LINES), ascii(line)
+    networks = [line.split()[1] for line in lines if line.startswith("  network ")]
+    assert networks == [str(n) for n in setup.choices.advertise], (networks, text)

@@ -35,6 +35,10 @@ WATCHED_FILES = (
 )
 """Host files the AWS document (and so the product and the lab) writes."""
 
+PAIR_NETNS_PREFIX = "vpnw-frr-pair-"
+"""tests/frr_pair.py's own namespaces (it removes them and checks), which may come and go
+while a lab in the other xdist worker is being checked: not the lab's doing."""
+
 _SKIPPED_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 _TUNNEL_LINK = re.compile(r"Tunnel.*")
 _MANGLE_MARKS = re.compile(r"TCPMSS|MARK|maxseg size set|mark set")
@@ -91,7 +95,8 @@ def fingerprint(include_repo: bool = True) -> dict[str, object]:
     state: dict[str, object] = {path: _file_state(path) for path in WATCHED_FILES}
     state["links"] = sorted(os.listdir("/sys/class/net"))
     netns = Path("/run/netns")
-    state["netns"] = sorted(os.listdir(netns)) if netns.is_dir() else []
+    state["netns"] = sorted(n for n in os.listdir(netns) if not n.startswith(PAIR_NETNS_PREFIX)
+                            ) if netns.is_dir() else []
     state["mangle"] = hashlib.sha256(mangle_rules().encode()).hexdigest()
     if include_repo:
         state["repo"] = repo_files()

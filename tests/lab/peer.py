@@ -197,8 +197,11 @@ charon {
 """
 
 
-def render_network(tunnels: Sequence[PeerTunnel], lan_cidr: str = LAN_CIDR) -> str:
-    """Shell commands, run in the vgw namespace, for its VTIs and routes."""
+def render_network(tunnels: Sequence[PeerTunnel], lan_cidr: str | None = LAN_CIDR) -> str:
+    """Shell commands, run in the vgw namespace, for its VTIs and routes.
+
+    With `lan_cidr` None the vgw routes nothing back by itself: BGP does (`start_bgp`).
+    """
     lines = ["set -e"]
     for t in tunnels:
         n = shlex.quote(t.name)
@@ -210,8 +213,9 @@ def render_network(tunnels: Sequence[PeerTunnel], lan_cidr: str = LAN_CIDR) -> s
             # Replies may come back over the other tunnel; VTIs carry no policy.
             f"sysctl -qw net.ipv4.conf.{t.name}.rp_filter=2"
             f" net.ipv4.conf.{t.name}.disable_policy=1",
-            f"ip route add {lan_cidr} dev {n} metric {t.mark}",
         ]
+        if lan_cidr is not None:
+            lines.append(f"ip route add {lan_cidr} dev {n} metric {t.mark}")
     return "\n".join(lines) + "\n"
 
 
@@ -239,7 +243,7 @@ def start_peer(
     lab: Lab,
     tunnels: Sequence[PeerTunnel],
     *,
-    lan_cidr: str = LAN_CIDR,
+    lan_cidr: str | None = LAN_CIDR,
     timeout: float = 30.0,
 ) -> None:
     """Configure the vgw and start its responder; return once it holds the conns.
@@ -305,3 +309,67 @@ def seed_tunnels() -> list[PeerTunnel]:
             mark=200,
         ),
     ]
+
+
+# --------------------------------------------------------------------------- BGP (issue 12)
+
+FRR_DIR = "/run/lab-vgw-frr"
+"""The vgw's FRR: its configuration, sockets, pid files and logs, in the vgw's own /run
+(the holder's tmpfs, so the cgw never sees them), owned by the frr user FRR drops to."""
+AWS_ASN = 64512
+"""A virtual private gateway's default ASN."""
+VPC_CIDR = "203.0.113.0/24"
+"""What AWS announces: the VPC's network (the vgw's vpc0)."""
+
+
+def render_bgpd(tunnels: Sequence[PeerTunnel], customer_asn: int, *, hold: int = 30,
+                aws_asn: int = AWS_ASN, vpc_cidr: str = VPC_CIDR) -> str:
+    """AWS's side of BGP: its ASN and 10/30 timers, the VPC announced, every route accepted.
+
+    Written from the plain `PeerTunnel` values, not the product's model, like
+    the rest of the stand-in. AWS accepts what a customer announces (up to its
+    limits) and announces the VPC's CIDR; FRR's eBGP policy requirement is
+    switched off here only, where the stand-in plays a router that is not FRR.
+    A 10 s connect retry (FRR's default is 120 s) lets a tunnel that comes back
+    carry BGP again at once, as the wizard's own side is configured to.
+    """
+    lines = [f"router bgp {aws_asn}", f" bgp router-id {tunnels[0].aws_inside_ip}",
+             " no bgp ebgp-requires-policy"]
+    for t in tunnels:
+        lines += [f" neighbor {t.customer_inside_ip} remote-as {customer_asn}",
+                  f" neighbor {t.customer_inside_ip} timers {hold // 3} {hold}",
+                  f" neighbor {t.customer_inside_ip} timers connect 10"]
+    lines += [" address-family ipv4 unicast", f"  network {vpc_cidr}", " exit-address-family",
+              "exit"]
+    return "\n".join(lines) + "\n"
+
+
+def vtysh(command: str) -> str:
+    """A `vtysh -c` line that reaches the vgw's FRR (run it with ns="vgw")."""
+    return f"vtysh --vty_socket {FRR_DIR} -c {shlex.quote(command)}"
+
+
+def start_bgp(lab: Lab, tunnels: Sequence[PeerTunnel], customer_asn: int, *,
+              hold: int = 30, timeout: float = 30.0) -> None:
+    """Run FRR (zebra, bgpd) in the vgw namespace as AWS's BGP speaker.
+
+    The daemons are started directly with every path under FRR_DIR (-f, -z,
+    --vty_socket, -i), so the vgw's FRR never reads or writes the cgw's
+    /etc/frr or /run/frr, which the product under test configures.
+    """
+    # In the vgw's own /run (the holder's tmpfs): the frr user must reach it, which
+    # /lab (mode 700, it holds keys) does not allow.
+    lab.run(["mkdir", "-p", FRR_DIR], ns=VGW, check=True)
+    lab.write_file(f"{FRR_DIR}/zebra.conf", "hostname vgw\n", ns=VGW)
+    lab.write_file(f"{FRR_DIR}/bgpd.conf", render_bgpd(tunnels, customer_asn, hold=hold), ns=VGW)
+    lab.run(["chown", "-R", "frr:frr", FRR_DIR], ns=VGW, check=True)
+    common = f"-d -z {FRR_DIR}/zserv.api --vty_socket {FRR_DIR} -P 0"
+    lab.run(
+        f"/usr/lib/frr/zebra {common} -i {FRR_DIR}/zebra.pid -f {FRR_DIR}/zebra.conf "
+        f"--log file:{FRR_DIR}/zebra.log\n"
+        f"/usr/lib/frr/bgpd {common} -i {FRR_DIR}/bgpd.pid -f {FRR_DIR}/bgpd.conf "
+        f"--log file:{FRR_DIR}/bgpd.log\n",
+        ns=VGW, check=True, timeout=timeout,
+    )
+    lab.wait_until(vtysh("show bgp summary json"), ns=VGW, timeout=timeout).check(
+        f"waiting for the vgw's bgpd (see {FRR_DIR}/bgpd.log)")

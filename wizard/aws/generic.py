@@ -12,8 +12,9 @@ settings are dash lines such as `  - Pre-Shared Key           : abc`:
   "Inside IP Addresses", a Customer Gateway and a Virtual Private Gateway line;
 - "#4: Border Gateway Protocol (BGP) Configuration" in a dynamic-routing
   connection (Customer Gateway ASN, Virtual Private Gateway ASN, Neighbor IP
-  Address, Neighbor Hold Time), read into `Tunnel.bgp` so that validation can
-  refuse what the wizard cannot run yet; a static one has "#4: Static Routing".
+  Address, Neighbor Hold Time), read into `Tunnel.bgp`, which FRR's
+  configuration is rendered from (`wizard.render.frr`); a static one has
+  "#4: Static Routing".
 
 Wherever they appear, "TCP MSS Adjustment" and "Tunnel interface MTU" are
 kept as AWS's advice (`Connection.advised_mss`/`advised_mtu`).
@@ -248,7 +249,8 @@ class _Reader(LineReader):
         mss = self._advice(blocks, "mss")
         if routing == "dynamic":
             self.notes.append(
-                "the file configures BGP (section #4): this is a dynamic-routing VPN connection"
+                "the file configures BGP (section #4): this is a dynamic-routing VPN connection; "
+                "BGP runs in FRR (docs/routing.md)"
             )
         connection = Connection(
             tunnels, **ids, routing=routing, advised_mtu=mtu, advised_mss=mss

@@ -262,7 +262,8 @@ class _Reader:
         routing = "dynamic" if with_bgp else "static"
         if with_bgp:
             self.notes.append("the file configures BGP (<bgp> under the gateways): this is a "
-                              "dynamic-routing VPN connection")
+                              "dynamic-routing VPN connection; BGP runs in FRR "
+                              "(docs/routing.md)")
         return Imported(Connection(tunnels, **ids, routing=routing), FORMAT, tuple(self.notes),
                         origins=tuple(f"ipsec_tunnel[{r.position}]" for r in read))
 

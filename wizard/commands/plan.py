@@ -42,6 +42,12 @@ def load_session(args: argparse.Namespace, root: Root, *, dry_run: bool,
         "choices.backend": getattr(args, "backend", None),
         "choices.persistence": getattr(args, "persistence", None),
         "choices.fast_failover": getattr(args, "fast_failover", None),
+        # routing first: choosing BGP is what makes the BGP questions asked
+        "connection.routing": getattr(args, "routing", None),
+        "connection.bgp_asn": getattr(args, "bgp_asn", None),
+        "connection.bgp_aws_asn": getattr(args, "bgp_aws_asn", None),
+        "choices.advertise": getattr(args, "advertise", None),
+        "choices.bgp_mode": getattr(args, "bgp_mode", None),
     })
     for reason in refused:
         say(assemble(("error: ", "bold red"), (reason, "")))

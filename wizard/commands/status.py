@@ -33,7 +33,7 @@ from wizard.status.desired import expected_from_setup, expected_on_box
 from wizard.status.diagnosis import carrier, diagnose, human_duration, ping_counts
 from wizard.status.document import snapshot_json
 from wizard.status.live import LiveStatus, open_status
-from wizard.status.model import Expected, StatusSnapshot
+from wizard.status.model import Expected, StatusSnapshot, TunnelStatus
 from wizard.status.sources import StatusSource
 from wizard.system.paths import Root
 
@@ -83,6 +83,19 @@ def exit_code(snapshot: StatusSnapshot) -> int:
     return EXIT_UP if snapshot.all_up else EXIT_DOWN
 
 
+def bgp_words(snapshot: StatusSnapshot, t: TunnelStatus) -> str:
+    """One tunnel's BGP session in a line: state, uptime, prefixes, neighbor."""
+    peer = t.bgp
+    neighbor = f"neighbor {t.expected.bgp_neighbor}"
+    if peer is None:
+        why = "FRR not read" if not snapshot.bgp_read else "no such neighbor in FRR"
+        return f"unknown ({why}), {neighbor}"
+    if not peer.established:
+        return f"{peer.state}, {neighbor} AS {peer.remote_as or '?'}"
+    return (f"Established {human_duration(peer.up_s)}, {peer.received} received, "
+            f"{peer.sent} sent, {neighbor} AS {peer.remote_as or '?'}")
+
+
 def format_text(snapshot: StatusSnapshot) -> str:
     """A few plain lines per tunnel: what an operator or a cron mail wants to read."""
     lines = []
@@ -123,6 +136,8 @@ def format_text(snapshot: StatusSnapshot) -> str:
                 f"rx {link.rx_bytes} B ({link.rx_errors} err), "
                 f"tx {link.tx_bytes} B ({link.tx_errors} err)"
             )
+        if t.expected.bgp_neighbor is not None:
+            lines.append(f"  BGP    {bgp_words(snapshot, t)}")
         for route in t.routes:
             lines.append(f"  route  {route.dst} {'present' if route.present else 'MISSING'}")
         for rule in t.rules:

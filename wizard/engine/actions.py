@@ -22,7 +22,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     files.WriteFileAdapter(), files.RemoveFileAdapter(), files.RemoveDirAdapter(),
     adapters.SysctlAdapter(), adapters.LinkAdapter(), adapters.AddressAdapter(),
     adapters.RouteAdapter(), adapters.IptablesAdapter(), adapters.StrongswanAdapter(),
-    adapters.SwanctlAdapter(), adapters.SystemdAdapter(),
+    adapters.SwanctlAdapter(), adapters.SystemdAdapter(), adapters.FrrAdapter(),
 )
 
 

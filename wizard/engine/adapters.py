@@ -28,6 +28,7 @@ from wizard.engine.journal import Journal
 from wizard.engine.records import (
     AddrDelUndo,
     DaemonReloadUndo,
+    FrrUndo,
     IptablesAddUndo,
     IptablesDelUndo,
     LinkDelUndo,
@@ -53,8 +54,10 @@ from wizard.operations import (
     DeleteVtiLink,
     DisableUnit,
     LoadSwanctl,
+    ReloadFrr,
     ReloadStrongswan,
     ReloadSwanctl,
+    RestartFrr,
     RestartStrongswan,
     SetLinkUp,
     SetSysctl,
@@ -424,3 +427,81 @@ class SystemdAdapter(Adapter):
         if isinstance(record, UnitUndo) and record.was_active:
             return PHASE_UNIT_RESTART
         return PHASE_NOW
+
+
+FRR_UNIT = "frr.service"
+FRR_MISSING = ("FRR is not installed: BGP needs its bgpd. Install it with 'apt-get install frr' "
+               "(Debian and Ubuntu), then apply again")
+
+
+class FrrAdapter(Adapter):
+    """FRR (BGP): restarted and enabled by apply, restarted by uninstall; systemd's when it runs."""
+
+    ops = (RestartFrr, ReloadFrr)
+    records = (FrrUndo,)
+
+    def prepare(self, op: RestartFrr | ReloadFrr, index: int, ctx: ActionContext) -> Prepared:
+        s = ctx.system
+        frr = s.frr
+        if frr is None or not frr.installed():
+            if isinstance(op, ReloadFrr):
+                return Prepared(already=True)
+            raise HostError(FRR_MISSING)
+        systemd = s.systemd.unavailable() is None
+        if systemd:
+            enabled, running = s.systemd.unit_state(FRR_UNIT)
+        else:
+            enabled, running = None, frr.running()
+        if isinstance(op, ReloadFrr):
+            if op.disable and systemd and enabled:
+                return Prepared(undo=FrrUndo(running, True),
+                                do=lambda: s.systemd.disable_now(FRR_UNIT))
+            if not running:
+                return Prepared(already=True)
+            if op.stop:
+                return Prepared(undo=FrrUndo(True, enabled), do=frr.stop)
+            if not ctx.changed:
+                return Prepared(already=True)
+            return Prepared(undo=FrrUndo(True, enabled), do=lambda: _restart_frr(ctx.system))
+        if running and enabled is not False and not ctx.step_changed:
+            return Prepared(already=True)
+
+        def do() -> None:
+            if systemd:
+                s.systemd.enable_now(FRR_UNIT)
+            _restart_frr(s)
+
+        return Prepared(undo=FrrUndo(running, enabled), do=do)
+
+    def undo(self, record: FrrUndo, system: System, journal: Journal) -> None:
+        frr = system.frr
+        if frr is None or not frr.installed():
+            return
+        systemd = system.systemd.unavailable() is None
+        if record.was_running:
+            if systemd and record.was_enabled:  # enabled again, if uninstall had disabled it
+                system.systemd.enable_now(FRR_UNIT)
+            _restart_frr(system)
+        elif systemd and not record.was_enabled:
+            system.systemd.disable_now(FRR_UNIT)
+        elif frr.running():  # enabled but stopped before (or no systemd): stopped again
+            frr.stop()
+
+    def undo_argv(self, op: RestartFrr | ReloadFrr) -> tuple[str, ...]:
+        if isinstance(op, RestartFrr):
+            return ("systemctl", "restart", FRR_UNIT,
+                    "(or disable --now, if it was not running and enabled)")
+        if op.disable:
+            return ("systemctl", "enable", "--now", FRR_UNIT)
+        return ("systemctl", "restart", FRR_UNIT)
+
+    def phase(self, record: FrrUndo) -> int:
+        return PHASE_UNIT_RESTART if record.was_running else PHASE_NOW
+
+
+def _restart_frr(system: System) -> None:
+    """`systemctl restart frr` under systemd, else the package's init script."""
+    if system.systemd.unavailable() is None:
+        system.systemd.restart(FRR_UNIT)
+    elif system.frr is not None:
+        system.frr.restart()

@@ -55,6 +55,7 @@ from typing import Any
 
 from wizard.engine.records import (
     FileUndo,
+    FrrUndo,
     StrongswanUndo,
     SwanctlUndo,
     SysctlUndo,
@@ -293,16 +294,21 @@ class Baseline:
         dirs: directories the wizard created, outermost first.
         strongswan_running: whether the IKE daemon ran before the wizard
             (None: no apply of the wizard restarted it).
+        frr_running, frr_enabled: whether FRR ran (and frr.service was enabled)
+            before the wizard first restarted it for BGP (None: never, or no systemd).
     """
 
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     sysctl: dict[str, str] = field(default_factory=dict)
     dirs: list[str] = field(default_factory=list)
     strongswan_running: bool | None = None
+    frr_running: bool | None = None
+    frr_enabled: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "sysctl": self.sysctl, "dirs": self.dirs,
-                "strongswan_running": self.strongswan_running}
+                "strongswan_running": self.strongswan_running,
+                "frr_running": self.frr_running, "frr_enabled": self.frr_enabled}
 
     def original(self, root: Root, path: str) -> bytes | None:
         """The kept bytes of the operator's file the wizard replaced at `path`, if any."""
@@ -327,7 +333,8 @@ def _load_baseline(root: Root) -> Baseline:
     except (FileNotFoundError, json.JSONDecodeError):
         return Baseline()
     return Baseline(dict(raw.get("files") or {}), dict(raw.get("sysctl") or {}),
-                    list(raw.get("dirs") or []), raw.get("strongswan_running"))
+                    list(raw.get("dirs") or []), raw.get("strongswan_running"),
+                    raw.get("frr_running"), raw.get("frr_enabled"))
 
 
 def _marked(journal: Journal) -> bool:
@@ -368,6 +375,8 @@ def _merge(base: Baseline, journal: Journal, keep: Callable[[Journal, str], str 
             base.sysctl.setdefault(undo.key, undo.value)
         elif isinstance(undo, (StrongswanUndo, SwanctlUndo)) and base.strongswan_running is None:
             base.strongswan_running = undo.was_running
+        elif isinstance(undo, FrrUndo) and base.frr_running is None:
+            base.frr_running, base.frr_enabled = undo.was_running, undo.was_enabled
     base.dirs.sort(key=lambda d: d.count("/"))
 
 

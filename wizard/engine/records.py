@@ -189,6 +189,21 @@ class SwanctlUndo:
 
 
 @dataclass(frozen=True)
+class FrrUndo:
+    """Restart FRR on the restored files, or stop it; enabled or not as it was.
+
+    Attributes:
+        was_running: FRR ran before the action.
+        was_enabled: `frr.service` was enabled before; None where systemd does
+            not run the box (FRR was driven by its init script).
+    """
+
+    KIND: ClassVar[str] = "frr"
+    was_running: bool
+    was_enabled: bool | None = None
+
+
+@dataclass(frozen=True)
 class NoUndo:
     """Nothing to put back (the action's effect goes with another one's undo)."""
 
@@ -198,7 +213,7 @@ class NoUndo:
 UndoRecord = Union[  # noqa: UP007 - a runtime value: `get_args` lists the record types
     FileUndo, SysctlUndo, LinkDelUndo, LinkRecreateUndo, LinkSetUndo, AddrDelUndo,
     RouteDelUndo, RouteAddUndo, IptablesDelUndo, IptablesAddUndo, UnitUndo, UnitEnableUndo,
-    DaemonReloadUndo, StrongswanUndo, SwanctlUndo, NoUndo,
+    DaemonReloadUndo, StrongswanUndo, SwanctlUndo, FrrUndo, NoUndo,
 ]
 
 RECORDS: dict[str, type[Any]] = {cls.KIND: cls for cls in typing.get_args(UndoRecord)}

@@ -16,5 +16,9 @@ def link_ops(setup: Setup, tunnel: Tunnel) -> list[AddVtiLink | AddPeerAddress |
 
 
 def route_ops(setup: Setup, tunnel: Tunnel) -> list[AddRoute]:
-    """Seed #2 step 2: one route per VPC CIDR; the metric is the mark, so tunnel 1 is preferred."""
-    return [AddRoute(net, tunnel.name, tunnel.mark) for net in setup.choices.vpc_cidrs]
+    """Seed #2 step 2: one route per VPC CIDR; the metric is the mark, so tunnel 1 is preferred.
+
+    With BGP there is none: FRR installs the routes AWS announces, on the tunnel whose
+    session is up, which is what makes BGP fail over.
+    """
+    return [AddRoute(net, tunnel.name, tunnel.mark) for net in setup.static_routes]

@@ -34,12 +34,16 @@ def config_setup_block() -> ManagedBlock:
 
 
 def updown_argument(setup: Setup, tunnel: Tunnel) -> str:
-    """The `leftupdown=` value: the script path and its arguments for this tunnel."""
+    """The `leftupdown=` value: the script path and its arguments for this tunnel.
+
+    With BGP no `-r` is given: the script builds the VTI and FRR routes over it.
+    """
+    base = (f"{UPDOWN_PATH} -ln {tunnel.name} -ll {tunnel.customer_inside_cidr} "
+            f"-lr {tunnel.aws_inside_cidr} -m {tunnel.mark}")
+    if setup.dynamic:
+        return base
     routes = ",".join(str(net) for net in setup.choices.vpc_cidrs) or "<VPC CIDR>"
-    return (
-        f"{UPDOWN_PATH} -ln {tunnel.name} -ll {tunnel.customer_inside_cidr} "
-        f"-lr {tunnel.aws_inside_cidr} -m {tunnel.mark} -r {routes}"
-    )
+    return f"{base} -r {routes}"
 
 
 def conn_lines(setup: Setup, tunnel: Tunnel) -> list[str]:

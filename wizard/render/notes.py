@@ -210,3 +210,23 @@ def mtu_advice(setup: Setup) -> tuple[Note, ...]:
     if not parts:
         return ()
     return (Note(AWS_MTU_ADVICE.id, " ".join(parts)),)
+
+FRR_BLOCK = Note(
+    "frr-block",
+    "The document has no BGP section for Linux. FRR's bgpd runs it: the wizard's router, "
+    "neighbors, prefix-lists and route-maps are one marked block in /etc/frr/frr.conf (FRR "
+    "has no include), and bgpd=yes one block in /etc/frr/daemons; the rest of both files "
+    "is left as it is.",
+)
+FRR_WRITE_MEMORY = Note(
+    "frr-write-memory",
+    "'write memory' in vtysh rewrites /etc/frr/frr.conf from the running configuration "
+    "without comments, so the block's markers go; uninstall then refuses to guess and "
+    "says so. Change the wizard's BGP settings by running the wizard again.",
+)
+FRR_RESTART = Note(
+    "frr-restart",
+    "FRR is restarted, not reloaded: a reload needs frr-pythontools and does not start a "
+    "daemon newly enabled in the daemons file. frr.service is enabled so BGP comes back "
+    "after a reboot.",
+)

@@ -14,6 +14,7 @@ from ipaddress import IPv4Interface, IPv4Network
 from wizard.heartbeat import STATE_FILE, HeartbeatState
 from wizard.status.model import (
     THIS_BOX,
+    BgpReading,
     Expected,
     IkeSa,
     LinkStatus,
@@ -68,6 +69,7 @@ def build_snapshot(
     heartbeat_file: str = STATE_FILE,
     notes: Sequence[str] = (),
     target: Target = THIS_BOX,
+    bgp: BgpReading | None = None,
 ) -> StatusSnapshot:
     """Put what the readers returned together, tunnel by tunnel. Pure.
 
@@ -75,7 +77,9 @@ def build_snapshot(
         links: VTI name -> link, for those that exist; None when netlink could not be read.
         routes: main-table routes; None when they could not be read.
         mangle: `iptables -t mangle -S` lines; None when they could not be read.
+        bgp: FRR's neighbors (`wizard.status.bgp.read_bgp`); None when not read.
     """
+    peers = bgp[2] if bgp is not None else {}
     loaded = set(loaded_conns) if loaded_conns is not None else None
     tunnels = []
     for exp in expected.tunnels:
@@ -104,6 +108,7 @@ def build_snapshot(
                 rules=rule_checks,
                 heartbeat=_ping(heartbeat, inside),
                 link_read=links is not None,
+                bgp=peers.get(exp.bgp_neighbor) if exp.bgp_neighbor else None,
             )
         )
     all_notes = list(notes)
@@ -123,6 +128,8 @@ def build_snapshot(
         in_force=routes_in_force(expected, routes) if routes is not None else (),
         notes=tuple(all_notes),
         target=target,
+        bgp_read=bgp[0] if bgp is not None else None,
+        bgp_detail=bgp[1] if bgp is not None else "",
     )
 
 

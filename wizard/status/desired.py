@@ -30,9 +30,11 @@ def expected_from_setup(setup: Setup, origin: str = "answers") -> Expected:
                 aws_outside_ip=str(tunnel.aws_outside_ip),
                 aws_inside_ip=str(tunnel.aws_inside_cidr.ip),
                 mark=tunnel.mark,
-                routes=tuple(str(n) for n in setup.choices.vpc_cidrs),
+                routes=tuple(str(n) for n in setup.static_routes),
                 rules=tuple((r.chain, r.rule) for r in mangle_rules(setup, tunnel)),
                 mode=setup.choices.mode,
+                bgp_neighbor=str(tunnel.aws_inside_cidr.ip) if setup.dynamic else None,
+                bgp_remote_as=tunnel.bgp.aws_asn if setup.dynamic and tunnel.bgp else None,
             )
         )
     return Expected(tuple(tunnels), origin, setup.choices.heartbeat)

@@ -6,7 +6,13 @@ when the heartbeat counts as silent, which tunnel carries the traffic.
 
 from __future__ import annotations
 
-from wizard.status.model import PingStatus, RouteInForce, StatusSnapshot, TunnelStatus
+from wizard.status.model import (
+    BgpPeer,
+    PingStatus,
+    RouteInForce,
+    StatusSnapshot,
+    TunnelStatus,
+)
 
 IPSEC_CONF = "/etc/ipsec.conf"
 
@@ -118,6 +124,11 @@ def diagnose(snapshot: StatusSnapshot) -> list[str]:
         found.append(f"strongSwan is not running{detail} — start it with 'ipsec start'.")
     for index, tunnel in enumerate(snapshot.tunnels):
         found.extend(_diagnose_tunnel(snapshot, tunnel, _label(tunnel, index)))
+    if snapshot.bgp_read is False:
+        found.append(f"BGP could not be read: {snapshot.bgp_detail}.")
+    elif snapshot.bgp_read:
+        for index, tunnel in enumerate(snapshot.tunnels):
+            found.extend(diagnose_bgp(tunnel, _label(tunnel, index)))
     if not snapshot.target.dry_run:
         found.extend(_diagnose_routing(snapshot))
     found.extend(_diagnose_heartbeat(snapshot))
@@ -185,7 +196,7 @@ def _diagnose_tunnel(snapshot: StatusSnapshot, t: TunnelStatus, label: str) -> l
                     "and the AWS side."
                 )
     link = t.link
-    vti_expected = exp.mode == "manual" or t.up
+    vti_expected = exp.mode == "manual" or t.ipsec_up
     if link is None:
         if vti_expected and t.link_read:
             why = " (the updown script did not create it)" if exp.mode == "updown" else ""
@@ -247,3 +258,65 @@ def _diagnose_heartbeat(snapshot: StatusSnapshot) -> list[str]:
                 f"in the last minute ({where})."
             )
     return found
+
+
+def diagnose_bgp(t: TunnelStatus, label: str) -> list[str]:
+    """BGP over one tunnel, with the classic failure named: IPsec up, BGP down. Pure.
+
+    On AWS a tunnel of a BGP connection counts as DOWN, and carries nothing,
+    until its BGP session is Established; so "IPsec up, BGP down" is a tunnel
+    that does not work, and the sentence says the likely cause from what FRR
+    reports: an ASN mismatch (AWS refuses the OPEN), a missing policy (FRR
+    drops every route), the hold timer, or no TCP session at all (the neighbor
+    not reachable over the VTI).
+    """
+    neighbor = t.expected.bgp_neighbor
+    if neighbor is None:
+        return []
+    peer = t.bgp
+    if peer is None:
+        return [f"{label}: FRR has no BGP neighbor {neighbor}: the wizard's block is missing "
+                "from /etc/frr/frr.conf or bgpd is not enabled in /etc/frr/daemons; run the "
+                "wizard again."]
+    if not t.ipsec_up:
+        if peer.established:
+            return []
+        return [f"{label}: BGP is down ({peer.state}) because IPsec is: AWS's BGP speaker "
+                f"{neighbor} is reached through the tunnel."]
+    if peer.established:
+        if peer.policy_missing:  # the cause of the empty counts below: say only it
+            return [_policy(label, peer)]
+        found = []
+        if peer.received == 0:
+            found.append(f"{label}: BGP is up but AWS announces no route: enable route "
+                         "propagation of the virtual private gateway in the VPC's route "
+                         "tables.")
+        if peer.sent == 0:
+            found.append(f"{label}: BGP is up but this box announces nothing to AWS: FRR "
+                         "announces a network only while this box has a route to it (is "
+                         "the LAN interface up?).")
+        return found
+    head = f"{label}: IPsec is up but BGP is down ({peer.state})"
+    words = f"{peer.last_notification} {peer.last_reset}".lower()
+    if "bad peer as" in words or ("peer as" in words and "mismatch" in words):
+        return [f"{head}: AWS refused the session for its ASN; this box's ASN must be the "
+                "customer gateway's and the neighbor's AWS's "
+                f"({peer.remote_as if peer.remote_as is not None else '?'} configured) — "
+                "check both in the AWS console."]
+    if peer.policy_missing:
+        return [f"{head}. {_policy(label, peer)}"]
+    if "hold timer" in words:
+        return [f"{head}: the hold timer expired ({peer.hold_s or '?'} s without a message): "
+                "keepalives are lost in the tunnel; check the MTU and that both ends use AWS's "
+                "30 s hold time."]
+    if peer.state in ("Active", "Connect", "Idle"):
+        return [f"{head}: no TCP session to {neighbor}: the neighbor is not reachable over "
+                f"the tunnel interface; 'ping {neighbor}' must answer (the VTI's inside "
+                "address, its mark, rp_filter)."]
+    return [f"{head}."]
+
+
+def _policy(label: str, peer: BgpPeer) -> str:
+    return (f"{label}: FRR discards {peer.policy_missing} updates for want of a policy "
+            "(bgp ebgp-requires-policy): the route-maps of the wizard's block are missing "
+            "from /etc/frr/frr.conf.")

@@ -35,6 +35,8 @@ def snapshot_json(snapshot: StatusSnapshot) -> dict[str, Any]:
         "tunnels": [tunnel_json(t) for t in snapshot.tunnels],
         "notes": list(snapshot.notes),
         "target": target_json(snapshot.target),
+        **({"bgp": {"read": snapshot.bgp_read, "detail": snapshot.bgp_detail}}
+           if snapshot.bgp_read is not None else {}),
         "diagnosis": diagnose(snapshot),
     }
 
@@ -50,7 +52,20 @@ def _in_force_json(path: RouteInForce) -> dict[str, Any]:
 
 
 def tunnel_json(t: TunnelStatus) -> dict[str, Any]:
-    """One tunnel's part of the document."""
+    """One tunnel's part of the document (with "bgp" for a BGP connection's tunnels)."""
+    document = _tunnel_json(t)
+    if t.expected.bgp_neighbor is not None:
+        peer = t.bgp
+        document["bgp"] = {"neighbor": t.expected.bgp_neighbor, "state": None} if peer is None \
+            else {"neighbor": peer.address, "state": peer.state, "remote_as": peer.remote_as,
+                  "up_s": peer.up_s, "prefixes_received": peer.received,
+                  "prefixes_sent": peer.sent, "hold_s": peer.hold_s,
+                  "last_reset": peer.last_reset, "last_notification": peer.last_notification,
+                  "policy_missing": peer.policy_missing or None}
+    return document
+
+
+def _tunnel_json(t: TunnelStatus) -> dict[str, Any]:
     child = t.child
     ike = t.ike
     return {

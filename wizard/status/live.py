@@ -24,8 +24,10 @@ from pathlib import Path
 
 from wizard.heartbeat import STATE_FILE, read_state
 from wizard.status.assembly import build_snapshot
+from wizard.status.bgp import read_bgp
 from wizard.status.model import (
     THIS_BOX,
+    BgpReading,
     Expected,
     ExpectedTunnel,
     LinkStatus,
@@ -35,8 +37,15 @@ from wizard.status.model import (
     Target,
 )
 from wizard.status.sources import StatusReaders
-from wizard.system import System, iptables_status, netlink_status, statusall, vici_source
+from wizard.system import (
+    System,
+    iptables_status,
+    netlink_status,
+    statusall,
+    vici_source,
+)
 from wizard.system.base import HostError
+from wizard.system.frr import FrrDaemons
 from wizard.system.paths import Root
 from wizard.system.simulated import SimStatusReaders
 
@@ -103,6 +112,10 @@ class HostReaders:
 
     def mangle(self) -> tuple[list[str] | None, str]:
         return iptables_status.read_mangle()
+
+    def bgp(self) -> BgpReading:
+        """FRR's BGP neighbors, for a BGP setup (`vtysh -c 'show bgp neighbors json'`)."""
+        return read_bgp(FrrDaemons([]))
 
     def watch_strongswan(self, stop: threading.Event, notify: Callable[[str], None]) -> None:
         vici_source.listen(self.vici_socket, stop, notify)
@@ -188,6 +201,10 @@ class LiveStatus:
         except (OSError, ValueError) as err:
             beat = None
             notes.append(f"heartbeat state unreadable: {err}")
+        bgp = None
+        read_bgp = getattr(self.readers, "bgp", None)  # readers without FRR have none
+        if read_bgp is not None and any(t.bgp_neighbor for t in self.expected.tunnels):
+            bgp = read_bgp()
         return build_snapshot(
             self.expected,
             taken_at=self.clock(),
@@ -204,6 +221,7 @@ class LiveStatus:
             heartbeat_file=self.heartbeat_file,
             notes=notes,
             target=self.target,
+            bgp=bgp,
         )
 
     def close(self) -> None:

@@ -185,6 +185,44 @@ class PingStatus:
 
 
 @dataclass(frozen=True)
+class BgpPeer:
+    """One BGP neighbor as FRR reports it (`show bgp neighbors json`), for a BGP connection.
+
+    Attributes:
+        address: the neighbor, AWS's inside address of the tunnel.
+        state: FRR's state name: "Established" exchanges routes; "Idle", "Connect",
+            "Active" (no TCP session), "OpenSent", "OpenConfirm" on the way.
+        remote_as: the ASN FRR is configured to expect there.
+        up_s: seconds the session has been Established (None when it is not).
+        received/sent: prefixes accepted from / announced to the neighbor.
+        hold_s: the negotiated hold time.
+        last_reset: FRR's reason for the last session reset ("" when none).
+        last_notification: the last BGP NOTIFICATION's reason ("" when none).
+        policy_missing: "inbound"/"outbound"/both when FRR discards updates for want
+            of a policy (`bgp ebgp-requires-policy`), else "".
+    """
+
+    address: str
+    state: str
+    remote_as: int | None = None
+    up_s: int | None = None
+    received: int | None = None
+    sent: int | None = None
+    hold_s: int | None = None
+    last_reset: str = ""
+    last_notification: str = ""
+    policy_missing: str = ""
+
+    @property
+    def established(self) -> bool:
+        return self.state == "Established"
+
+
+BgpReading = tuple[bool, str, "dict[str, BgpPeer]"]
+"""What the BGP reader returns: (FRR answered, why not or "", neighbor address -> peer)."""
+
+
+@dataclass(frozen=True)
 class ExpectedTunnel:
     """What the wizard configured for one tunnel: the yardstick the live state is held to.
 
@@ -205,6 +243,10 @@ class ExpectedTunnel:
     routes: tuple[str, ...] = ()
     rules: tuple[tuple[str, tuple[str, ...]], ...] = ()
     mode: str = "manual"
+    bgp_neighbor: str | None = None
+    """With BGP: AWS's inside address, FRR's neighbor over this tunnel (None: static)."""
+    bgp_remote_as: int | None = None
+    """With BGP: AWS's ASN, as the wizard configured it."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +287,9 @@ class TunnelStatus:
     heartbeat: PingStatus | None = None
     link_read: bool = True
     """False when netlink could not be read, so a missing `link` means "unknown"."""
+    bgp: BgpPeer | None = None
+    """With BGP: FRR's neighbor over this tunnel (None: no BGP, FRR unread, or no such
+    neighbor; `StatusSnapshot.bgp_read` tells which)."""
 
     @property
     def name(self) -> str:
@@ -263,11 +308,22 @@ class TunnelStatus:
         return self.ike.installed_child or (self.ike.children[0] if self.ike.children else None)
 
     @property
-    def up(self) -> bool:
-        """Carrying traffic: IKE established and a CHILD SA installed."""
+    def ipsec_up(self) -> bool:
+        """IKE established and a CHILD SA installed."""
         return self.ike_state == "ESTABLISHED" and self.ike is not None and (
             self.ike.installed_child is not None
         )
+
+    @property
+    def up(self) -> bool:
+        """Carrying traffic: IPsec up, and with BGP its session Established too.
+
+        AWS counts a tunnel of a BGP connection UP, and routes over it, only
+        once BGP is Established over it; so does this status.
+        """
+        if self.expected.bgp_neighbor is not None:
+            return self.ipsec_up and self.bgp is not None and self.bgp.established
+        return self.ipsec_up
 
 
 @dataclass(frozen=True)
@@ -349,6 +405,10 @@ class StatusSnapshot:
     in_force: tuple[RouteInForce, ...] = ()
     notes: tuple[str, ...] = ()
     target: Target = THIS_BOX
+    bgp_read: bool | None = None
+    """With BGP: whether FRR answered (None: not a BGP setup, or not asked)."""
+    bgp_detail: str = ""
+    """Why FRR did not answer."""
 
     @property
     def applied(self) -> bool:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.system.base import (
     Address,
+    Frr,
     HostError,
     Iptables,
     LinkInfo,
@@ -57,6 +58,7 @@ _LAZY = {
     "probe": "wizard.system.host",
     "HostInterface": "wizard.system.interfaces",
     "CommandIptables": "wizard.system.iptables",
+    "FrrDaemons": "wizard.system.frr",
     "NetlinkLinks": "wizard.system.netlink",
     "IpsecStrongswan": "wizard.system.strongswan",
     "ProcSysctl": "wizard.system.sysctl",
@@ -112,11 +114,14 @@ class System:
     log: list[str] = field(default_factory=list)
     dry_run: bool = False
     simulated: bool = False
+    frr: Frr | None = None
+    """FRR's daemons (BGP); None only for a System built without them."""
 
     @classmethod
     def real(cls, root: Root) -> System:
         """The host behind `root`: the real one on `/`, a simulated kernel elsewhere."""
         from wizard.system.files import Files
+        from wizard.system.frr import FrrDaemons
         from wizard.system.iptables import CommandIptables
         from wizard.system.netlink import NetlinkLinks
         from wizard.system.strongswan import IpsecStrongswan
@@ -128,7 +133,7 @@ class System:
             return cls._simulated(root, log, writable=True)
         return cls(
             root, Files(root, log), NetlinkLinks(log), ProcSysctl(log), CommandIptables(log),
-            IpsecStrongswan(log), Systemctl(log), log,
+            IpsecStrongswan(log), Systemctl(log), log, frr=FrrDaemons(log),
         )
 
     @classmethod
@@ -152,6 +157,7 @@ class System:
             log,
             dry_run=True,
             simulated=inner.simulated,
+            frr=rec.RecordingFrr(inner.frr, log) if inner.frr is not None else None,
         )
 
     @classmethod
@@ -163,7 +169,7 @@ class System:
         return cls(
             root, Files(root, log), sim.SimLinks(state, log), sim.SimSysctl(state, log),
             sim.SimIptables(state, log), sim.SimStrongswan(state, root, log),
-            sim.SimSystemd(state, log), log, simulated=True,
+            sim.SimSystemd(state, log), log, simulated=True, frr=sim.SimFrr(state, log),
         )
 
     def close(self) -> None:

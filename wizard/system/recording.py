@@ -22,6 +22,7 @@ from ipaddress import IPv4Interface
 
 from wizard.system.base import (
     Address,
+    Frr,
     Iptables,
     LinkInfo,
     Links,
@@ -162,6 +163,29 @@ class RecordingStrongswan:
 
     def terminate(self, name: str) -> None:
         self.log.append(terminate_command(name))
+
+
+class RecordingFrr:
+    """FRR read as it is; its restart and stop only written down."""
+
+    def __init__(self, inner: Frr, log: list[str]) -> None:
+        self.inner = inner
+        self.log = log
+
+    def installed(self) -> bool:
+        return self.inner.installed()
+
+    def running(self) -> bool:
+        return self.inner.running()
+
+    def restart(self) -> None:
+        self.log.append("/usr/lib/frr/frrinit.sh restart")
+
+    def stop(self) -> None:
+        self.log.append("/usr/lib/frr/frrinit.sh stop")
+
+    def vtysh_json(self, command: str) -> str | None:
+        return self.inner.vtysh_json(command)
 
 
 class RecordingSystemd:

@@ -47,6 +47,7 @@ def default_state() -> dict[str, Any]:
         "sysctl": {},
         "strongswan": {"installed": True, "running": False, "conns": []},
         "systemd": {"pid1": True, "units": {}},
+        "frr": {"installed": True, "running": False},
     }
 
 
@@ -373,6 +374,43 @@ class SimStrongswan:
                 del daemon["initiated"]
 
         self.sim.update(change)
+
+
+class SimFrr:
+    """FRR as two flags; "installed": false exercises preflight's and apply's message."""
+
+    def __init__(self, sim: SimState, log: list[str]) -> None:
+        self.sim = sim
+        self.log = log
+
+    def _state(self) -> dict[str, Any]:
+        return dict(self.sim.load().get("frr", {"installed": True, "running": False}))
+
+    def installed(self) -> bool:
+        return bool(self._state().get("installed", True))
+
+    def running(self) -> bool:
+        return bool(self._state().get("running"))
+
+    def _set(self, running: bool) -> None:
+        def change(state: dict[str, Any]) -> None:
+            state.setdefault("frr", {"installed": True})["running"] = running
+
+        self.sim.update(change)
+
+    def restart(self) -> None:
+        if not self.installed():
+            raise HostError("FRR is not installed (/usr/lib/frr/frrinit.sh is missing): "
+                            "apt-get install frr")
+        self.log.append("/usr/lib/frr/frrinit.sh restart")
+        self._set(True)
+
+    def stop(self) -> None:
+        self.log.append("/usr/lib/frr/frrinit.sh stop")
+        self._set(False)
+
+    def vtysh_json(self, command: str) -> str | None:
+        return None
 
 
 class SimSystemd:
