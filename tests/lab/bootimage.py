@@ -124,7 +124,8 @@ network:
 DEBIAN12 = Persona(
     name="debian12",
     suite="bookworm",
-    packages=("strongswan-starter", "strongswan-charon", "ifupdown"),
+    # frr: the BGP cycle (Debian's package enables and starts frr.service itself).
+    packages=("strongswan-starter", "strongswan-charon", "ifupdown", "frr"),
     files={"/etc/network/interfaces": IFUPDOWN, "/etc/rc.local": RC_LOCAL},
     backend="stroke",
     persistence=("seed",),

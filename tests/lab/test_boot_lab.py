@@ -48,7 +48,7 @@ import hostguard
 import pytest
 from bootlab import BootLab, booted_lab
 from conftest import Timing
-from peer import PeerTunnel, seed_tunnels
+from peer import VGW, PeerTunnel, seed_tunnels, start_bgp, vtysh
 from uml import Lab, lab_unavailable
 from wizard_lab import lab_aws_file
 
@@ -67,15 +67,19 @@ COMMAND = "/usr/local/sbin/vpn-wizard"
 AWS_FILE = "/root/vpn-lab.txt"
 ANSWERS = "/root/answers.toml"
 VPC_CIDR = "203.0.113.0/24"
+LAN_CIDR = f"{bootimage.BOX_LAN_IP}/24".replace(".1/", ".0/")
+CUSTOMER_ASN = 65000
+"""The box's ASN in the BGP cycle; AWS's side is peer.start_bgp's (64512, AWS's timers)."""
 
 
 def _skip_reason() -> str | None:
     return lab_unavailable() or bootimage.unavailable()
 
 
-def answers(persona: bootimage.Persona, persistence: str, mode: str = "manual") -> str:
-    """What the operator of this box chooses."""
-    return (
+def answers(persona: bootimage.Persona, persistence: str, mode: str = "manual",
+            bgp: bool = False) -> str:
+    """What the operator of this box chooses; with `bgp`, dynamic routing announcing the LAN."""
+    text = (
         "[choices]\n"
         f'mode = "{mode}"\n'
         f'physical_interface = "{bootimage.BOX_WAN_IF}"\n'
@@ -84,6 +88,10 @@ def answers(persona: bootimage.Persona, persistence: str, mode: str = "manual") 
         f'persistence = "{persistence}"\n'
         f'backend = "{persona.backend}"\n'
     )
+    if bgp:
+        text += (f'advertise = ["{LAN_CIDR}"]\n\n'
+                 f'[connection]\nrouting = "dynamic"\nbgp_asn = {CUSTOMER_ASN}\n')
+    return text
 
 
 def host_plan(tunnels: list[PeerTunnel], answers_text: str) -> Plan:
@@ -141,13 +149,14 @@ echo "xfrm:"; ip xfrm state | grep -c '^src' || true
     return box.run(script, check=True, timeout=60).out
 
 
-def install_and_stage(lab: BootLab, persistence: str, mode: str = "manual") -> None:
+def install_and_stage(lab: BootLab, persistence: str, mode: str = "manual",
+                      bgp: bool = False) -> None:
     """As README "Install on a box": copy the file over, `sudo install` it; the inputs beside it."""
     box = lab.box
     assert box is not None
     lab.offer("vpn-wizard.pyz", artefact(), 0o644)
     lab.offer("vpn-lab.txt", lab_aws_file(lab.tunnels).encode())
-    lab.offer("answers.toml", answers(lab.persona, persistence, mode).encode())
+    lab.offer("answers.toml", answers(lab.persona, persistence, mode, bgp).encode())
     lab.mount_xfer()
     box.run(
         f"set -e\nsudo install -m 755 /mnt/xfer/vpn-wizard.pyz {COMMAND}\n"
@@ -156,8 +165,13 @@ def install_and_stage(lab: BootLab, persistence: str, mode: str = "manual") -> N
         "umount /mnt/xfer\n", check=True)
 
 
-def check_tunnels_back(lab: BootLab, plan: Plan, timing: Timing, label: str) -> None:
-    """After a boot with nobody at the box: everything the document's step #5 promises."""
+def check_tunnels_back(lab: BootLab, plan: Plan, timing: Timing, label: str,
+                       bgp: bool = False) -> None:
+    """After a boot with nobody at the box: everything the document's step #5 promises.
+
+    With `bgp`, the VPC's route is FRR's, learned again over the tunnels: both
+    sessions Established at AWS's side, and the box's route says `proto bgp`.
+    """
     box = lab.box
     assert box is not None
     up, status, when = lab.wait_children(timeout=180)
@@ -174,8 +188,11 @@ def check_tunnels_back(lab: BootLab, plan: Plan, timing: Timing, label: str) -> 
         # netplan cannot, and gives the /30 (docs/deviations.md#netplan-no-peer).
         assert (f"inet {t.customer_inside_ip} peer {t.aws_inside_cidr}" in link
                 or f"inet {t.customer_inside_cidr} " in link), link
-        routes = box.run(f"ip -4 route show {VPC_CIDR}", check=True).out
-        assert f"dev {t.name}" in routes and f"metric {t.mark}" in routes, routes
+        if not bgp:
+            routes = box.run(f"ip -4 route show {VPC_CIDR}", check=True).out
+            assert f"dev {t.name}" in routes and f"metric {t.mark}" in routes, routes
+    if bgp:
+        check_bgp(lab, timing, label)
     # Mangle rules: every rule of the plan present, none twice.
     rules = [op for step in plan for op in step.commands if isinstance(op, AddIptablesRule)]
     save = box.run("iptables-save -t mangle | grep '^-A'", check=True).out.split("\n")
@@ -207,6 +224,38 @@ def check_tunnels_back(lab: BootLab, plan: Plan, timing: Timing, label: str) -> 
     assert heartbeat.ok, heartbeat.out
     reached = lab.lan_reaches_vpc()
     assert reached.ok, f"{label}: the LAN host does not reach the VPC host:\n{reached.out}"
+
+
+def bgp_established(lab: BootLab) -> tuple[bool, str]:
+    """Both BGP sessions Established, as AWS's side (the vgw's FRR) sees them."""
+    out = lab.aws.run(vtysh("show bgp neighbors json"), ns=VGW).out
+    try:
+        neighbors = json.loads(out or "{}")
+    except json.JSONDecodeError:
+        return False, out
+    states = {t.customer_inside_ip: neighbors.get(t.customer_inside_ip, {}).get("bgpState")
+              for t in lab.tunnels}
+    return all(state == "Established" for state in states.values()), str(states)
+
+
+def check_bgp(lab: BootLab, timing: Timing, label: str) -> None:
+    """Both sessions Established at AWS's side; the box routes the VPC by what BGP learned."""
+    box = lab.box
+    assert box is not None
+    started = time.monotonic()
+    while True:
+        up, states = bgp_established(lab)
+        if up:
+            break
+        assert time.monotonic() - started < 120, f"{label}: BGP sessions at AWS's side: {states}"
+        time.sleep(1)
+    timing(f"{label}: both BGP sessions Established (after the CHILD_SAs)",
+           time.monotonic() - started)
+    learned = box.wait_until(f"ip -4 route show {VPC_CIDR} proto bgp | grep -q Tunnel",
+                             timeout=60)
+    assert learned.ok, box.run("ip -4 route; vtysh -c 'show bgp summary'").out
+    enabled = box.run("systemctl is-enabled frr.service; systemctl is-active frr.service").out
+    assert enabled.split() == ["enabled", "active"], enabled
 
 
 GUARD_UNIT = "/etc/systemd/system/vpn-wizard-boot-guard.service"
@@ -341,7 +390,8 @@ def apply_plain(lab: BootLab, persistence: str, timing: Timing, label: str) -> N
 
 
 def cycle(lab: BootLab, persistence: str, timing: Timing, *, power_loss_first: bool = False,
-          confirm: bool = False, mode: str = "manual", plain: bool = False) -> None:
+          confirm: bool = False, mode: str = "manual", plain: bool = False,
+          bgp: bool = False) -> None:
     """On a box booted clean: install, apply, power off, boot, check; uninstall, power off, boot, check.
 
     Ends on the box booted clean again, where the next cycle of its chain begins.
@@ -352,15 +402,22 @@ def cycle(lab: BootLab, persistence: str, timing: Timing, *, power_loss_first: b
     plain: at the end, on the box as booted clean, apply once more through
     the plain prompts on a terminal (apply_plain); it leaves the box applied,
     so a cycle with it ends its chain.
+    bgp: dynamic routing through the box's FRR against an FRR playing AWS on
+    the AWS machine (peer.start_bgp): BGP is judged after the apply and after
+    the reboot, and uninstall must leave frr.service as the package left it.
     """
     persona = lab.persona
     box = lab.box
     assert box is not None
     label = f"{persona.name} {persistence} {mode}"
-    plan = host_plan(lab.tunnels, answers(persona, persistence, mode))
+    plan = host_plan(lab.tunnels, answers(persona, persistence, mode, bgp))
     started = time.monotonic()
     before = snapshot(box, plan)
-    install_and_stage(lab, persistence, mode)
+    frr_before = box.run("systemctl is-enabled frr.service; systemctl is-active frr.service").out
+    if bgp:
+        label += " bgp"
+        start_bgp(lab.aws, lab.tunnels, CUSTOMER_ASN)
+    install_and_stage(lab, persistence, mode, bgp)
     if power_loss_first:
         box = power_loss_before_confirm(lab, plan, before, timing, label)
     applied_at = time.monotonic()
@@ -380,6 +437,8 @@ def cycle(lab: BootLab, persistence: str, timing: Timing, *, power_loss_first: b
     timing(f"{label}: apply -> both CHILD_SAs up", when - applied_at)
     reached = lab.lan_reaches_vpc()
     assert reached.ok, reached.out
+    if bgp:
+        check_bgp(lab, timing, label)
     # The heartbeat runs the installed file by its real path.
     unit = box.read_file("/etc/systemd/system/vpn-wizard-heartbeat.service")
     assert f"ExecStart={COMMAND} heartbeat " in unit, unit
@@ -388,7 +447,7 @@ def cycle(lab: BootLab, persistence: str, timing: Timing, *, power_loss_first: b
 
     lab.poweroff()
     box = lab.boot()
-    check_tunnels_back(lab, plan, timing, f"{label}, reboot")
+    check_tunnels_back(lab, plan, timing, f"{label}, reboot", bgp=bgp)
     if persona.backend == "swanctl":
         check_charon_systemd(box)
     if "/etc/rc.local" in persona.files:
@@ -403,6 +462,8 @@ def cycle(lab: BootLab, persistence: str, timing: Timing, *, power_loss_first: b
     assert verdict.startswith("running"), verdict
     after = snapshot(box, plan)
     assert after == before, f"uninstall + reboot left a difference:\n--- before\n{before}\n--- after\n{after}"
+    frr_after = box.run("systemctl is-enabled frr.service; systemctl is-active frr.service").out
+    assert frr_after == frr_before, (frr_before, frr_after)
     if "/etc/rc.local" in persona.files:
         assert box.run("test -e /run/operator-rc-local-ran").ok
     if plain:
@@ -456,11 +517,12 @@ CYCLES: dict[str, tuple[bootimage.Persona, str, dict[str, Any]]] = {
     "debian13-netplan-updown": (bootimage.DEBIAN13, "netplan", {"mode": "updown",
                                                                 "power_loss_first": True}),
     "debian12-seed-updown": (bootimage.DEBIAN12, "seed", {"mode": "updown"}),
+    "debian12-seed-bgp": (bootimage.DEBIAN12, "seed", {"bgp": True}),
 }
 """Each persona and persistence choice, from install to uninstall, with its options."""
 
 CHAINS: tuple[tuple[str, ...], ...] = (
-    ("debian12-seed", "debian12-seed-updown"),
+    ("debian12-seed", "debian12-seed-updown", "debian12-seed-bgp"),
     ("debian13-netplan", "debian13-networkd"),
     ("debian13-netplan-updown",),
 )
@@ -586,6 +648,12 @@ def test_debian13_charon_systemd_survives_reboot_and_uninstalls_clean(
 def test_debian12_updown_mode_survives_reboot_and_uninstalls_clean(cycles: Cycles) -> None:
     """Debian 12, updown mode: the starter's leftupdown runs the document's script."""
     cycles.result("debian12-seed-updown")
+
+
+def test_debian12_bgp_through_frr_survives_reboot_and_uninstalls_clean(cycles: Cycles) -> None:
+    """Debian 12 with Debian's frr: BGP sessions back after a reboot (frr.service enabled),
+    the VPC's route learned again; uninstall leaves FRR's files and service as found."""
+    cycles.result("debian12-seed-bgp")
 
 
 def test_debian13_updown_mode_survives_reboot_and_uninstalls_clean(cycles: Cycles) -> None:
