@@ -28,18 +28,19 @@ pytest_textual_snapshot.SVGImageExtension = TopLevelSVGExtension
 
 # ---------------------------------------------------------------- the run, in parallel
 #
-# tests/run.sh runs the suite with pytest-xdist (`-n 2 --dist loadgroup`): the
-# boot lab and the other lab modules each stay together on one worker (a lab
-# is booted once per module and its scenarios build on each other), every
-# other test is shared out one by one. The two lab groups are the longest and
-# are handed out first (loadgroup schedules the biggest groups first; the
-# order below makes it so without reordering too), and the rest fills the
-# time the labs spend waiting on boots, DPD and confirm timers.
+# tests/run.sh runs the suite with pytest-xdist (`-n 3 --dist loadgroup`): the
+# boot lab and the other lab modules, in two groups, each stay together on one
+# worker (a lab is booted once per module and its scenarios build on each
+# other), and every other test is shared out one by one. The three lab groups
+# are the longest and are handed out first (loadgroup schedules the biggest
+# groups first; the order below makes it so without reordering too); the rest
+# fills the time the labs spend waiting on boots, DPD and confirm timers.
 
 import run_figures  # noqa: E402
 
-LAB_GROUPS = {"test_boot_lab.py": "boot-lab"}
-"""Lab modules with a worker group of their own; every other lab module is in "lab"."""
+LAB_GROUPS = {"test_boot_lab.py": "boot-lab", "test_swanctl_lab.py": "lab-2",
+              "test_status_lab.py": "lab-2", "test_bgp_lab.py": "lab-2"}
+"""Lab modules' worker groups (about 10, 7 and 6 minutes); every other lab module is in "lab"."""
 
 
 def _lab_group(item: pytest.Item) -> str | None:
@@ -60,8 +61,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = _lab_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
-    rank = {"boot-lab": 0, "lab": 1}
-    items.sort(key=lambda item: rank.get(_lab_group(item) or "", 2))
+    rank = {"boot-lab": 0, "lab": 1, "lab-2": 2}
+    items.sort(key=lambda item: rank.get(_lab_group(item) or "", 3))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

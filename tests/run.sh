@@ -44,7 +44,8 @@ bash tools/build-zipapp.sh
 echo "ruff:"
 .venv/bin/ruff check wizard screens tests bench
 echo "pytest:"
-# Two workers (pytest-xdist): the boot lab and the other labs each keep one
-# worker, in order, and every other test fills the time they spend waiting
-# (tests/conftest.py). VPN_WIZARD_WORKERS=0 runs it all in this one process.
-exec .venv/bin/python -m pytest -n "${VPN_WIZARD_WORKERS:-2}" --dist loadgroup "$@"
+# Three workers (pytest-xdist) on a 2-core machine: the boot lab and the other
+# labs, in two groups, each keep one worker and their order, and every other
+# test fills the time they spend waiting (tests/conftest.py).
+# VPN_WIZARD_WORKERS=0 runs it all in this one process.
+exec .venv/bin/python -m pytest -n "${VPN_WIZARD_WORKERS:-3}" --dist loadgroup "$@"
