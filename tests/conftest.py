@@ -40,7 +40,7 @@ import run_figures  # noqa: E402
 
 LAB_GROUPS = {"test_boot_lab.py": "boot-lab", "test_swanctl_lab.py": "lab-2",
               "test_status_lab.py": "lab-2", "test_bgp_lab.py": "lab-2"}
-"""Lab modules' worker groups (about 10, 7 and 6 minutes); every other lab module is in "lab"."""
+"""Lab modules' worker groups, the run's three longest parts; every other lab module is in "lab"."""
 
 
 def _lab_group(item: pytest.Item) -> str | None:
