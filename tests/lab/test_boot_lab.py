@@ -49,6 +49,7 @@ import pytest
 from bootlab import BootLab, booted_lab
 from conftest import Timing
 from peer import VGW, PeerTunnel, seed_tunnels, start_bgp, vtysh
+from plain_rules import plain_spec
 from uml import Lab, lab_unavailable
 from wizard_lab import lab_aws_file
 
@@ -308,51 +309,6 @@ GO_AHEAD = "/run/lab-plain-go-ahead"
 """Created by the test once it has judged the tunnels: the driver then types 'yes'."""
 
 
-def plain_spec(persona: bootimage.Persona, persistence: str) -> dict[str, Any]:
-    """What a newcomer answers to `sudo vpn-wizard --plain` on this box (pty_driver.py's rules).
-
-    The defaults where a newcomer has nothing to add (forwarding, the tunnels'
-    values from AWS's file, the heartbeat), the box's own facts where the
-    wizard asks (the WAN and LAN interfaces, the VPC's CIDR), and the choices
-    of the persona's other cycles (manual mode, its backend and persistence).
-    Each is found by the question's text and chosen by the option's label,
-    so the keys follow the screen, not the order of the questions or options.
-    """
-    backend = {"swanctl": "swanctl", "stroke": "ipsec.conf"}[persona.backend]
-    persistence = {"seed": "As the document", "netplan": "netplan",
-                   "networkd": "systemd-networkd"}[persistence]
-    return {
-        "timeout": 300,
-        "rules": [
-            {"question": "The AWS configuration file", "action": {"type": AWS_FILE}},
-            {"question": "Enable IP packet forwarding", "action": {"enter": True}},
-            {"question": "Change any of Tunnel1", "action": {"enter": True}},
-            {"question": "Change any of Tunnel2", "action": {"enter": True}},
-            {"question": "How should the tunnels be built", "action": {"select": "Manual"}},
-            {"question": "How should strongSwan be configured", "action": {"select": backend}},
-            {"question": "Which interface do the tunnels ride on",
-             "action": {"select": bootimage.BOX_WAN_IF}},
-            {"question": "Is this box behind NAT", "action": {"key": "n"}},
-            {"question": "Which LAN interfaces", "action": {"check": [bootimage.BOX_LAN_IF]}},
-            {"question": "Static routes to the VPC, or dynamic routing",
-             "action": {"select": "Static"}},
-            {"question": "The VPC's CIDRs", "action": {"type": VPC_CIDR}},
-            {"question": "What should survive a reboot", "action": {"select": persistence}},
-            {"question": "Run a heartbeat", "action": {"enter": True}},
-            {"question": "Seconds between heartbeat pings", "action": {"enter": True}},
-            {"question": "Move the VPC routes off a tunnel that stops answering",
-             "action": {"enter": True}},
-            {"question": "Step 1 of", "action": {"select": "Skip to the end of the review"}},
-            {"question": "Save these answers to a file", "action": {"key": "n"}},
-            {"question": "steps now?", "action": {"key": "y"}},
-        ],
-        "expect": [
-            {"text": "Keep these changes?", "after_file": GO_AHEAD, "type": "yes\r"},
-            {"text": "Confirmed: the changes are kept."},
-        ],
-    }
-
-
 def apply_plain(lab: BootLab, persistence: str, timing: Timing, label: str) -> None:
     """`sudo vpn-wizard --plain` on a terminal at the box, answered by pty_driver.py.
 
@@ -364,7 +320,8 @@ def apply_plain(lab: BootLab, persistence: str, timing: Timing, label: str) -> N
     box = lab.box
     assert box is not None
     lab.offer("pty_driver.py", PTY_DRIVER, 0o644)
-    lab.offer("plain.json", json.dumps(plain_spec(lab.persona, persistence)).encode())
+    lab.offer("plain.json", json.dumps(plain_spec(lab.persona, persistence, aws_file=AWS_FILE,
+                                                    vpc_cidr=VPC_CIDR, go_ahead=GO_AHEAD)).encode())
     lab.mount_xfer()
     box.run("set -e\ninstall -m 644 /mnt/xfer/pty_driver.py /mnt/xfer/plain.json /root/\n"
             f"rm -f {GO_AHEAD}\numount /mnt/xfer\n", check=True)
