@@ -19,7 +19,7 @@ from seed_setup import seed_setup
 
 from wizard.apply import apply_plan
 from wizard.plan import build_plan
-from wizard.system import System, strongswan, swanctl
+from wizard.system import System, charon_state, strongswan, swanctl
 from wizard.system.base import CommandTimeout, HostError
 
 STATUSALL = """Status of IKE charon daemon (strongSwan 5.9.8, Linux 6.1.0, x86_64):
@@ -46,6 +46,9 @@ def _daemon(monkeypatch: pytest.MonkeyPatch, silent_polls: int) -> list[str]:
     monkeypatch.setattr(strongswan, "run_argv", run)
     monkeypatch.setattr(strongswan.shutil, "which", lambda name: "/usr/sbin/ipsec")
     monkeypatch.setattr(strongswan.time, "sleep", lambda seconds: None)
+    # charon is up (its pid file is there) but serves no vici socket: statusall answers.
+    monkeypatch.setattr(charon_state, "charon_started", lambda pidfile="": True)
+    monkeypatch.setattr(charon_state, "vici_conns", lambda path="", session_factory=None: None)
     return calls
 
 
@@ -157,3 +160,103 @@ def test_a_reapply_that_changes_nothing_strongswan_reads_keeps_the_daemon(
                                    root.read), third)
     assert result.ok
     assert any(line in ("ipsec restart", "systemctl restart strongswan") for line in third.log)
+
+
+# --------------------------------------------------------------------------- asked, not forked
+# Whether the daemon runs and what it loaded are read from the starter's pid file and
+# one vici request (issue 13): `ipsec statusall` forks five processes per poll.
+
+
+class _Session:
+    """A vici session whose `list-conns` streams one `{name: {...}}` per connection."""
+
+    def __init__(self, names: Sequence[str], fail: Exception | None = None) -> None:
+        self.names = names
+        self.fail = fail
+        self.closed = False
+        self.transport = self
+
+    def list_conns(self) -> Any:
+        if self.fail is not None:
+            raise self.fail
+        return iter([{name: {}} for name in self.names])
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_daemons_conns_come_from_one_vici_request(tmp_path: Path) -> None:
+    sock = tmp_path / "charon.vici"
+    sock.touch()
+    session = _Session(["Tunnel1", "Tunnel2"])
+    assert charon_state.vici_conns(str(sock), lambda path: session) == {"Tunnel1", "Tunnel2"}
+    assert session.closed
+
+
+@pytest.mark.parametrize("fail", [ConnectionRefusedError(), TimeoutError(), KeyError("x")])
+def test_no_answer_on_vici_is_none_so_the_command_is_asked(tmp_path: Path,
+                                                           fail: Exception) -> None:
+    assert charon_state.vici_conns(str(tmp_path / "missing"), lambda path: _Session([])) is None
+    sock = tmp_path / "charon.vici"
+    sock.touch()
+
+    def refuse(path: str) -> Any:
+        raise ConnectionRefusedError(path)
+
+    assert charon_state.vici_conns(str(sock), refuse) is None
+    assert charon_state.vici_conns(str(sock), lambda path: _Session([], fail)) is None
+
+
+def test_the_starter_runs_exactly_when_its_pid_file_names_a_live_process(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    pidfile = tmp_path / "starter.charon.pid"
+    assert not charon_state.starter_alive(str(pidfile))
+    pidfile.write_text(f"{os.getpid()}\n")
+    assert charon_state.starter_alive(str(pidfile))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for text in (f"{dead.pid}\n", "0\n", "-1\n", "garbage\n", ""):
+        pidfile.write_text(text)
+        assert not charon_state.starter_alive(str(pidfile)), text
+
+
+def test_loaded_conns_ask_vici_before_any_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _daemon(monkeypatch, silent_polls=0)
+    monkeypatch.setattr(charon_state, "vici_conns",
+                        lambda path="", session_factory=None: {"Tunnel1", "Tunnel2"})
+    strongswan.IpsecStrongswan([]).start(["Tunnel1", "Tunnel2"], timeout=30)
+    assert calls == ["start"]  # no statusall at all
+
+
+def test_before_charon_writes_its_pid_file_nothing_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _daemon(monkeypatch, silent_polls=0)
+    started = iter([False, False, True])
+    monkeypatch.setattr(charon_state, "charon_started", lambda pidfile="": next(started))
+    strongswan.IpsecStrongswan([]).start(["Tunnel1", "Tunnel2"], timeout=30)
+    assert calls == ["start", "statusall"]
+
+
+def test_swanctl_conns_ask_vici_and_fork_only_without_an_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ran: list[list[str]] = []
+    answer: list[set[str] | None] = [{"Tunnel1"}]
+    monkeypatch.setattr(swanctl.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(charon_state, "vici_conns",
+                        lambda path="", session_factory=None: answer[0])
+
+    def run(argv: Sequence[str], log: list[str], *, check: bool = True,
+            timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        ran.append(list(argv))
+        return subprocess.CompletedProcess(list(argv), 0, "Tunnel2: IKEv1, x\n", "")
+
+    monkeypatch.setattr(swanctl, "run_argv", run)
+    assert swanctl.Swanctl([]).conns() == {"Tunnel1"} and ran == []
+    answer[0] = None  # no vici socket where we look: swanctl may know another
+    assert swanctl.Swanctl([]).conns() == {"Tunnel2"}
+    assert ran == [["swanctl", "--list-conns"]]

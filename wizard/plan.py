@@ -226,7 +226,8 @@ def build_plan(
                 "The daemon reads the new conns, secrets and charon settings only on restart.",
                 restart_ref,
                 commands=(RestartStrongswan(),),
-                notes=() if not manual else (notes.STRONGSWAN_RESTART,),
+                notes=(notes.STRONGSWAN_START,) if not manual
+                else (notes.STRONGSWAN_RESTART, notes.STRONGSWAN_START),
             )
         )
     else:
@@ -234,8 +235,9 @@ def build_plan(
             Step(
                 "swanctl.load",
                 "Load the connections into strongSwan (swanctl --load-all)",
-                "The daemon takes the swanctl files over vici; it is restarted first when "
-                "its charon settings may have changed, and both tunnels are then initiated.",
+                "The daemon takes the swanctl files over vici; it is started first when it is "
+                "not running, restarted first when its charon settings changed, and both "
+                "tunnels are then initiated.",
                 restart_ref,
                 commands=(LoadSwanctl(swanctl.connection_names(setup)),),
                 notes=(notes.SWANCTL_LOAD,),

@@ -17,7 +17,6 @@ from rich.text import Text
 from wizard.answers import AnswersError
 from wizard.host_defaults import decide
 from wizard.model import Setup, errors
-from wizard.preview import problems_renderable, render_plan
 from wizard.safe_text import SafeConsole, assemble
 from wizard.session import HostDefaults, Session
 from wizard.steps import reboot_table
@@ -53,6 +52,10 @@ def load_session(args: argparse.Namespace, root: Root, *, dry_run: bool,
         say(assemble(("error: ", "bold red"), (reason, "")))
     if refused or errors(session.problems):
         if errors(session.problems):
+            # Imported here: Rich's syntax highlighting (Pygments) is a tenth of
+            # `apply`'s start-up on a small box, and apply prints no preview.
+            from wizard.preview import problems_renderable
+
             say(problems_renderable(session.problems))
         say(Text.assemble(("The plan was not built: ", "bold red"),
                           "fix the errors above. Nothing was changed."))
@@ -97,6 +100,8 @@ def run_plan(args: argparse.Namespace) -> int:
     out.print(assemble(("detected: ", "dim"), (_detected(root, setup), "")))
     for note in session.import_notes:
         out.print(assemble(("import: ", "dim"), (note, "")))
+    from wizard.preview import render_plan
+
     for renderable in render_plan(setup, plan, show_secrets=args.show_secrets,
                                   sources=session.sources, problems=session.problems):
         out.print(renderable)

@@ -240,7 +240,11 @@ class IptablesAdapter(Adapter):
     def prepare(self, op: AddIptablesRule | DeleteIptablesRule, index: int,
                 ctx: ActionContext) -> Prepared:
         ipt = ctx.system.iptables
-        present = ipt.present(op.table, op.chain, op.rule)
+        # A rule the table's listing shows no trace of is appended without its own `-C`
+        # (one process instead of two per rule); removal always asks `-C`.
+        present = not (isinstance(op, AddIptablesRule)
+                       and ipt.surely_absent(op.table, op.chain, op.rule)
+                       ) and ipt.present(op.table, op.chain, op.rule)
         if isinstance(op, AddIptablesRule):
             if present:
                 return Prepared(already=True)

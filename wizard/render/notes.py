@@ -96,6 +96,12 @@ STRONGSWAN_RESTART = Note(
     "The document restarts strongSwan only in updown mode; manual mode needs it too, to read "
     "the new conns, secrets and install_routes.",
 )
+STRONGSWAN_START = Note(
+    "strongswan-start",
+    "'ipsec restart' runs only when strongSwan is running and a file it reads changed. Not "
+    "running: 'ipsec start' (the restart's stop and 2 s pause would do nothing). Running "
+    "with both conns and nothing it reads changed: nothing, so the tunnels do not drop.",
+)
 ROUTING_TABLE = Note(
     "routing-table",
     "'routing_table = 0' is written beside 'install_routes = no': without it charon still adds "
@@ -126,8 +132,9 @@ SWANCTL_DPD = Note(
 )
 SWANCTL_LOAD = Note(
     "swanctl-load",
-    "The connections are loaded with 'swanctl --load-all'; the daemon is restarted first "
-    "when the plan changed anything, because charon reads install_routes only at start.",
+    "The connections are loaded with 'swanctl --load-all'. The daemon is started first when "
+    "it is not running, and restarted first only when charon's own settings changed "
+    "(it reads install_routes only at start).",
 )
 
 # --- today's persistence: sysctl.d, netplan or systemd-networkd, a systemd unit -------------

@@ -111,6 +111,12 @@ class RecordingIptables:
             return recorded
         return self.can_check and self.inner.present(table, chain, rule)
 
+    def surely_absent(self, table: str, chain: str, rule: Sequence[str]) -> bool:
+        recorded = self._recorded.get((table, chain, tuple(rule)))
+        if recorded is not None:
+            return not recorded
+        return not self.can_check or self.inner.surely_absent(table, chain, rule)
+
     def append(self, table: str, chain: str, rule: Sequence[str]) -> None:
         self.log.append(_line("iptables", "-t", table, "-A", chain, *rule))
         self._recorded[(table, chain, tuple(rule))] = True

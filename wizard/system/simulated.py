@@ -231,6 +231,9 @@ class SimIptables:
     def present(self, table: str, chain: str, rule: Sequence[str]) -> bool:
         return list(rule) in self.sim.load()["iptables"].get(table, {}).get(chain, [])
 
+    def surely_absent(self, table: str, chain: str, rule: Sequence[str]) -> bool:
+        return not self.present(table, chain, rule)
+
     def append(self, table: str, chain: str, rule: Sequence[str]) -> None:
         self.log.append(" ".join(["iptables", "-t", table, "-A", chain, *rule]))
         self.sim.update(

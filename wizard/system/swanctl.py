@@ -23,12 +23,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from wizard.system import charon_state, vici_source
 from wizard.system.base import HostError, run_argv
 
 SERVICE = "strongswan.service"
 """charon-systemd's unit on Debian and Ubuntu (the starter's is strongswan-starter.service)."""
 STARTER_PID = ("/run/starter.charon.pid", "/var/run/starter.charon.pid")
 """Written by the starter for the charon it runs."""
+POLL_S = 0.05
+"""Between two asks while the daemon starts or loads (a vici request costs a millisecond)."""
 LOAD_ALL = ("swanctl", "--load-all", "--noprompt")
 
 _CONN = re.compile(r"^([^\s:]+): IKE", re.MULTILINE)
@@ -56,17 +59,26 @@ def _charon_systemd_installed() -> bool:
 class Swanctl:
     """The real daemon, reached with the `swanctl` command."""
 
-    def __init__(self, log: list[str], binary: str = "swanctl") -> None:
+    def __init__(self, log: list[str], binary: str = "swanctl",
+                 vici_socket: str = vici_source.SOCKET) -> None:
         self.log = log
         self.binary = binary
+        self.vici_socket = vici_socket
 
     def installed(self) -> bool:
         return shutil.which(self.binary) is not None
 
     def conns(self) -> set[str] | None:
-        """Loaded connections; None when the daemon does not answer on vici."""
+        """Loaded connections; None when the daemon does not answer on vici.
+
+        One `list-conns` request on the socket when it answers there; the
+        `swanctl` command otherwise (it may be configured to another socket).
+        """
         if not self.installed():
             return None
+        loaded = charon_state.vici_conns(self.vici_socket)
+        if loaded is not None:
+            return loaded
         proc = run_argv([self.binary, "--list-conns"], [], check=False, timeout=15)
         return parse_list_conns(proc.stdout) if proc.returncode == 0 else None
 
@@ -101,7 +113,7 @@ class Swanctl:
                 if time.monotonic() > deadline:
                     raise HostError(f"the IKE daemon did not answer on vici within {timeout:.0f}s "
                                     "(see 'journalctl -u strongswan' or the system log)")
-                time.sleep(0.2)
+                time.sleep(POLL_S)
         run_argv([self.binary, *LOAD_ALL[1:]], self.log, timeout=timeout)
         wanted = set(conns)
         loaded: set[str] = set()
@@ -111,7 +123,7 @@ class Swanctl:
                 return
             if time.monotonic() > deadline:
                 break
-            time.sleep(0.2)
+            time.sleep(POLL_S)
         raise HostError(
             f"swanctl --load-all: {', '.join(sorted(wanted - loaded))} not loaded after "
             f"{timeout:.0f}s (see 'swanctl --list-conns' and the daemon's log)"
