@@ -200,11 +200,41 @@ def image(persona: Persona, *, log: Path | None = None) -> tuple[Path, bool]:
             _run(["mke2fs", "-q", "-t", "ext4", "-L", "box", "-d", str(root), str(partial),
                   IMAGE_SIZE], log)
             os.replace(partial, target)
-        # Older images of this persona are of no further use.
-        for old in CACHE.glob(f"{persona.name}-*.img"):
-            if old != target:
-                old.unlink(missing_ok=True)
+        drop_older(persona, target)
     return target, True
+
+
+def drop_older(persona: Persona, target: Path) -> list[Path]:
+    """Delete the persona's other images, except one a box still runs on; return the deleted.
+
+    A box holds its image with a shared `flock` for as long as it runs (`held`),
+    so another checkout on the same machine, whose package list differs,
+    cannot pull the image out from under it. Called under the persona's lock.
+    """
+    dropped: list[Path] = []
+    for old in CACHE.glob(f"{persona.name}-*.img"):
+        if old == target:
+            continue
+        with open(old, "rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a box runs on it: the next build after it stops deletes it
+            old.unlink(missing_ok=True)
+            dropped.append(old)
+    return dropped
+
+
+@contextlib.contextmanager
+def held(persona: Persona, path: Path) -> Iterator[Path]:
+    """Hold image `path` (a shared `flock`) while a box runs on it; see `drop_older`."""
+    with _locked(CACHE / f"{persona.name}.lock"):
+        f = open(path, "rb")  # noqa: SIM115 - held for the box's lifetime, closed below
+        fcntl.flock(f, fcntl.LOCK_SH)
+    try:
+        yield path
+    finally:
+        f.close()
 
 
 def _run(argv: list[str], log: Path | None) -> None:

@@ -229,5 +229,5 @@ class BootLab:
 def booted_lab(persona: bootimage.Persona, work: Path,
                tunnels: Sequence[PeerTunnel]) -> Iterator[BootLab]:
     image, _ = bootimage.image(persona, log=work / "image.log")
-    with BootLab(persona, image, work, tunnels) as lab:
+    with bootimage.held(persona, image), BootLab(persona, image, work, tunnels) as lab:
         yield lab
