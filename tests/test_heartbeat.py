@@ -197,3 +197,44 @@ def test_plan_installs_the_unit_with_the_given_command_and_a_fallback_note() -> 
 def test_deviations_doc_explains_the_fallback() -> None:
     docs = Path(__file__).resolve().parents[1] / "docs" / "deviations.md"
     assert "{#heartbeat-without-systemd}" in docs.read_text()
+
+
+# --------------------------------------------------------------------------- pings at once
+# One ping per tunnel, all in flight together (issue 13): a dead tunnel's ping waits out
+# its timeout, and pinged in turn it held up the live tunnel's ping in the very rounds
+# that decide a fast failover.
+
+
+def test_the_service_pings_both_tunnels_at_the_same_time() -> None:
+    import threading
+
+    from wizard.heartbeat import concurrently
+
+    both_sent = threading.Barrier(2, timeout=30)
+
+    def pinger(address: str, timeout: float) -> float | None:
+        both_sent.wait()  # pinged one after the other, the first waits here alone and fails
+        return 0.5 if address == T1 else None
+
+    assert concurrently(pinger)([T1, T2], 1.0) == [0.5, None]
+
+
+def test_pings_at_once_are_recorded_in_order_and_a_ping_that_cannot_be_sent_is_none() -> None:
+    from wizard.heartbeat import concurrently
+
+    clock = FakeClock()
+    written: dict[str, bytes] = {}
+
+    def pinger(address: str, timeout: float) -> float | None:
+        if address == T2:
+            raise OSError("ping: sendmsg: No route to host")
+        return 0.25
+
+    beat = Heartbeat([T1, T2], pinger, interval=5.0, state_file="/run/x/heartbeat.json",
+                     clock=clock, sleep=clock.sleep,
+                     write=lambda path, data: written.__setitem__(path, data),
+                     ping_all=concurrently(pinger))
+    state = beat.round()
+    first, second = state.targets
+    assert (first.address, first.last_rtt_ms, first.replies) == (T1, 0.25, 1)
+    assert (second.address, second.replies, second.attempts) == (T2, 0, 1)

@@ -23,7 +23,7 @@ import time
 from types import FrameType
 
 from wizard.fields import check_interface_name
-from wizard.heartbeat import Heartbeat, Pinger
+from wizard.heartbeat import Heartbeat, Pinger, concurrently
 from wizard.safe_text import printable
 from wizard.system.base import CommandTimeout, run_argv
 from wizard.system.failover import RouteMover
@@ -146,6 +146,7 @@ def run_heartbeat(args: argparse.Namespace) -> int:
             clock=time.time,
             sleep=sleep,
             reroute=failover,
+            ping_all=concurrently(pinger),
         )
     except ValueError as err:
         print(f"vpn-wizard heartbeat: {printable(err)}", file=sys.stderr)
