@@ -22,13 +22,6 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 
 from screens.base import StepScreen
-from screens.dialogs import (
-    DEFAULT_ANSWERS_PATH,
-    ConfirmDialog,
-    HelpDialog,
-    SaveAnswersDialog,
-    SaveRequest,
-)
 from screens.flow import BY_ID as FLOW_BY_ID
 from screens.flow import FLOW
 from screens.navigation import StepNavigation
@@ -45,7 +38,9 @@ from wizard.system.paths import Root
 
 if TYPE_CHECKING:
     # Only what the first frame needs is imported before it: the apply run, the
-    # status readers and the previews load when their step opens.
+    # status readers and the previews load when their step opens, the dialogs (and
+    # the input widgets they hold) when one opens.
+    from screens.dialogs import SaveRequest
     from wizard.apply import ApplyResult
     from wizard.plan_types import Plan
     from wizard.session.run import ApplyRun, Outcome
@@ -285,6 +280,8 @@ class WizardApp(StepNavigation, App[int]):
     def action_help(self) -> None:
         screen = self.screen
         if isinstance(screen, StepScreen):
+            from screens.dialogs import HelpDialog
+
             self.push_screen(HelpDialog(f"Help · {screen.step.title}", screen.help_text()))
 
     def action_save(self) -> None:
@@ -293,6 +290,8 @@ class WizardApp(StepNavigation, App[int]):
         if self.setup is None:
             self.notify("Nothing to save yet: import a configuration first.", severity="warning")
             return
+        from screens.dialogs import DEFAULT_ANSWERS_PATH, SaveAnswersDialog
+
         self.push_screen(SaveAnswersDialog(self.session.answers_path or DEFAULT_ANSWERS_PATH,
                                            cursor_blink=self.cursor_blink,
                                            keys_from_file=self.import_path is not None),
@@ -317,6 +316,8 @@ class WizardApp(StepNavigation, App[int]):
             self.action_quit()
 
     def action_quit(self) -> None:  # type: ignore[override]
+        from screens.dialogs import ConfirmDialog
+
         if isinstance(self.screen, ConfirmDialog) and self.screen.id == "confirm-quit":
             return
         if self.changed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on
@@ -18,12 +18,18 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Static, TextArea
+from textual.widgets import Button, Footer, Header, Static
 
 from screens.host import StepHost
-from screens.widgets import QuestionField, Sidebar, problem_text
+from screens.widgets import Sidebar, problem_text
 from wizard.questions import BY_ID, Question
 from wizard.steps import StepInfo
+
+if TYPE_CHECKING:
+    # The form widgets load with the first step that has a form (`field()`): the welcome
+    # screen asks nothing, and Textual's inputs take longer to import than it takes to draw.
+    # So this module names them by their CSS type ("QuestionField", "Input") at run time.
+    from screens.fields import QuestionField
 
 
 @dataclass(frozen=True)
@@ -111,10 +117,8 @@ class StepScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.step.title + (" · dry run" if self.wizard.dry_run else "")
-        for widget in self.query(Input):
-            widget.cursor_blink = self.wizard.cursor_blink
-        for area in self.query(TextArea):
-            area.cursor_blink = self.wizard.cursor_blink
+        for widget in self.query("Input, TextArea"):  # by CSS type: see the imports
+            widget.cursor_blink = self.wizard.cursor_blink  # type: ignore[attr-defined]
         self.refresh_state()
         self.focus_first()
 
@@ -140,6 +144,8 @@ class StepScreen(Screen[None]):
 
     def field(self, question_id: str) -> QuestionField:
         """A form field for one question, showing the model's value (or the operator's draft)."""
+        from screens.fields import QuestionField
+
         question = BY_ID[question_id]
         wizard = self.wizard
         assert wizard.setup is not None
@@ -151,10 +157,12 @@ class StepScreen(Screen[None]):
         return QuestionField(question, value, kind=kind, options=options)
 
     def fields(self) -> list[QuestionField]:
-        return list(self.query(QuestionField))
+        return cast("list[QuestionField]", list(self.query("QuestionField")))
 
-    @on(QuestionField.Answered)
-    def _answered(self, event: QuestionField.Answered) -> None:
+    # QuestionField's messages, handled by name (`on_<widget>_<message>`, as Textual routes
+    # them) rather than with @on, which would need the class before the first frame.
+
+    def on_question_field_answered(self, event: QuestionField.Answered) -> None:
         self.wizard.answer(event.question_id, event.value)
         self.answered(event.question_id)
         self.refresh_state()
@@ -162,8 +170,7 @@ class StepScreen(Screen[None]):
     def answered(self, question_id: str) -> None:
         """Hook: react to an answer after the model took it (show/hide dependent fields)."""
 
-    @on(QuestionField.Focused)
-    def _focused(self, event: QuestionField.Focused) -> None:
+    def on_question_field_focused(self, event: QuestionField.Focused) -> None:
         self.show_hint(event.question)
 
     def show_hint(self, question: Question) -> None:
