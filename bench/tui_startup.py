@@ -9,7 +9,8 @@ frame), so import cost and screen cost can be told apart. Both apps run the
 same number of times, alternately, on the same machine in the same run.
 
 The wizard is started as `vpn-wizard --dry-run --import examples/...` starts
-it: real host probes (`ipsec --version`, netlink) and the bundled example.
+it: imported through `wizard.cli.import_tui`, real host probes (`ipsec
+--version`, netlink) and the bundled example.
 
 Prints figures; asserts nothing (these machines are noisy). Run:
     .venv/bin/python bench/tui_startup.py [runs]
@@ -56,6 +57,9 @@ def _child(kind: str) -> None:
         import tempfile
 
         sys.path.insert(0, str(ROOT))
+        from wizard.cli import import_tui
+
+        import_tui()  # as `vpn-wizard` imports the TUI (the cycle collector paused)
         from screens.app import WizardApp
         from screens.base import StepScreen
         from wizard.system.host import probe

@@ -9,13 +9,14 @@ read the session's state through the app's attributes of the same names.
 from __future__ import annotations
 
 import argparse
+import gc
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App
+from textual.app import App, AutopilotCallbackType
 from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
 from textual.reactive import reactive
@@ -175,8 +176,48 @@ class WizardApp(StepNavigation, App[int]):
         """How the run ended, once it has."""
         self.changed = False
         """True once a real apply may have changed the box (the quit dialog says so)."""
+        self._collector_paused = False
+        """`run_async` paused the cycle collector; the first frame restarts it."""
         if import_path or answers_path:
             self.session.load(import_path, answers_path)
+
+    async def run_async(
+        self,
+        *,
+        headless: bool = False,
+        inline: bool = False,
+        inline_no_clear: bool = False,
+        mouse: bool = True,
+        size: tuple[int, int] | None = None,
+        auto_pilot: AutopilotCallbackType | None = None,
+    ) -> int | None:
+        """Run the app with the cycle collector paused until the first frame is on the screen.
+
+        What start-up makes (the widget tree, its styles, the session) lives as
+        long as the app; collecting meanwhile only walks it, at the operator's
+        expense. After the first frame the collector runs again, with those
+        objects frozen out of its passes (`_first_frame_shown`); at the end they
+        are handed back to it, so a process that runs the app again (the tests)
+        frees the old one.
+        """
+        self._collector_paused = True
+        gc.disable()
+        try:
+            return await super().run_async(headless=headless, inline=inline,
+                                           inline_no_clear=inline_no_clear, mouse=mouse,
+                                           size=size, auto_pilot=auto_pilot)
+        finally:
+            if self._collector_paused:
+                self._collector_paused = False
+                gc.enable()
+            gc.unfreeze()
+
+    def _first_frame_shown(self) -> None:
+        """The first frame is painted: start the collector again, past what start-up made."""
+        if self._collector_paused:
+            self._collector_paused = False
+            gc.freeze()
+        gc.enable()  # also when `vpn-wizard` paused it for the imports (`wizard.cli.import_tui`)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the one that keeps control bytes off the terminal."""
@@ -222,6 +263,7 @@ class WizardApp(StepNavigation, App[int]):
         self.visited.update(step.id for step in FLOW[:index])
         self.set_reactive(WizardApp.current, self.start_step)
         self.push_screen(self._screen_for(FLOW_BY_ID[self.start_step]))
+        self.call_after_refresh(self._first_frame_shown)
         if self._probe_host is not None:
             self.call_after_refresh(self._probe)
         if self._list_interfaces is not None:

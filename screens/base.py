@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from screens.host import StepHost
-from screens.widgets import Sidebar, problem_text
+from screens.widgets import Sidebar, StepFooter, problem_text
 from wizard.questions import BY_ID, Question
 from wizard.steps import StepInfo
 
@@ -73,11 +73,31 @@ class FlowStep:
         return self.info.wheres
 
 
+def _breakpoint(app: App[object]) -> str:
+    """The width class (`App.HORIZONTAL_BREAKPOINTS`) Textual gives a screen of the app's size.
+
+    A screen built with it already has the class Textual's first resize would
+    add, so that resize restyles nothing: without it every widget of the first
+    frame is styled twice, once without the class and once with it.
+    """
+    width = app.size.width
+    for edge, name in sorted(app.HORIZONTAL_BREAKPOINTS or [], reverse=True):
+        if width >= edge:
+            return name
+    return ""
+
+
 class StepScreen(Screen[None]):
     """One step of the wizard, framed."""
 
+    AUTO_FOCUS = ""
+    """Textual focuses nothing by itself: `focus_first` puts the focus where the operator
+    starts (Textual's default, the first focusable widget, is the sidebar: the focus would
+    move twice before the first frame, each move restyling widgets and re-listing the
+    footer's keys)."""
+
     def __init__(self, step: FlowStep) -> None:
-        super().__init__(id=step.id, classes="step")
+        super().__init__(id=step.id, classes=f"step {_breakpoint(self.app)}".rstrip())
         self.step = step
 
     @property
@@ -102,7 +122,7 @@ class StepScreen(Screen[None]):
                                  disabled=self.wizard.is_first(self.step.id))
                     yield Static("", id="nav-status")
                     yield Button(self.next_label(), id="next", variant="primary", compact=True)
-        yield Footer()
+        yield StepFooter()
 
     def compose_body(self) -> ComposeResult:
         """The step's own widgets."""
@@ -128,17 +148,23 @@ class StepScreen(Screen[None]):
             for field in self.fields():  # a draft shows its own text (or "" not entered yet)
                 field.set_value(self.wizard.field_value(field.question))
         self.refresh_state()
+        if self.is_mounted and self.focused is None:  # what had the focus is gone (AUTO_FOCUS)
+            self.focus_first()
 
     def focus_first(self) -> None:
-        """Focus the first thing to answer, so the keyboard starts in the form."""
+        """Focus the first thing to answer, so the keyboard starts in the form.
+
+        At once (`Screen.set_focus`), not after the next refresh (`Widget.focus`):
+        the first frame is then drawn with the focus where it stays.
+        """
         body = self.query_one("#body")
         for widget in body.query("*"):
             shown = widget.display and all(
                 a.display for a in widget.ancestors if isinstance(a, Widget))
             if isinstance(widget, Widget) and widget.focusable and shown:
-                widget.focus()
+                self.set_focus(widget)
                 return
-        self.query_one("#next", Button).focus()
+        self.set_focus(self.query_one("#next", Button))
 
     # ------------------------------------------------------------------ fields
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
+from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import OptionList
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList
 from textual.widgets.option_list import Option as ListOption
 
 from wizard.model import Problem
@@ -97,3 +99,34 @@ class Sidebar(OptionList):
         event.stop()
         if event.option.id is not None:
             self.post_message(self.Jump(event.option.id))
+
+
+class StepFooter(Footer):
+    """Textual's footer, with its keys from the first frame and re-listed only when they change.
+
+    Textual's `Footer` starts empty and lists the keys after the screen's first
+    refresh, then again on every move of the focus, mounting (and styling) a
+    widget per key each time: before the first frame settles that is a second
+    layout and drawing of the screen for the same five keys. This one lists
+    them when it is composed and whenever the keys shown (with whether each is
+    enabled) differ from the ones on screen.
+    """
+
+    _listed: tuple[tuple[str, str, str, bool, str], ...] | None = None
+    """The keys on screen."""
+
+    def compose(self) -> ComposeResult:
+        self.set_reactive(Footer._bindings_ready, True)  # the screen's keys are known now
+        self._listed = self._keys()
+        yield from super().compose()
+
+    def _keys(self) -> tuple[tuple[str, str, str, bool, str], ...]:
+        """What the footer shows: each shown binding's key, action, label, state, tooltip."""
+        return tuple((binding.key, binding.action, binding.description, enabled, tooltip)
+                     for _, binding, enabled, tooltip in self.screen.active_bindings.values()
+                     if binding.show)
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        if screen is self.screen and self._keys() == self._listed:
+            return  # the same keys: nothing to re-list
+        super().bindings_changed(screen)
