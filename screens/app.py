@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, AutopilotCallbackType
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
 from textual.reactive import reactive
@@ -181,16 +181,7 @@ class WizardApp(StepNavigation, App[int]):
         if import_path or answers_path:
             self.session.load(import_path, answers_path)
 
-    async def run_async(
-        self,
-        *,
-        headless: bool = False,
-        inline: bool = False,
-        inline_no_clear: bool = False,
-        mouse: bool = True,
-        size: tuple[int, int] | None = None,
-        auto_pilot: AutopilotCallbackType | None = None,
-    ) -> int | None:
+    async def run_async(self, **options: Any) -> int | None:
         """Run the app with the cycle collector paused until the first frame is on the screen.
 
         What start-up makes (the widget tree, its styles, the session) lives as
@@ -203,9 +194,7 @@ class WizardApp(StepNavigation, App[int]):
         self._collector_paused = True
         gc.disable()
         try:
-            return await super().run_async(headless=headless, inline=inline,
-                                           inline_no_clear=inline_no_clear, mouse=mouse,
-                                           size=size, auto_pilot=auto_pilot)
+            return await super().run_async(**options)  # Textual's options, as App.run gives them
         finally:
             if self._collector_paused:
                 self._collector_paused = False

@@ -141,9 +141,19 @@ class StepScreen(Screen[None]):
             widget.cursor_blink = self.wizard.cursor_blink  # type: ignore[attr-defined]
         self.refresh_state()
         self.focus_first()
+        self._model_shown = not self._resumed
+
+    _resumed = False
+    """The screen has been on screen (resumed) at least once."""
+    _model_shown = False
+    """`on_mount` has just shown the model, and Textual's first resume is still to come."""
 
     def on_screen_resume(self) -> None:
         """Back on screen (a kept screen is shown again): show the model as it is now."""
+        self._resumed = True
+        if self._model_shown:  # the first showing, just after on_mount: nothing new to show
+            self._model_shown = False
+            return
         if self.wizard.setup is not None:
             for field in self.fields():  # a draft shows its own text (or "" not entered yet)
                 field.set_value(self.wizard.field_value(field.question))

@@ -301,3 +301,35 @@ async def test_the_footer_lists_keys_again_when_they_change() -> None:
         await wait_for(pilot, lambda: keys(app) == ["ctrl+r", "ctrl+q"], "the widget's key too")
         app.set_focus(app.query_one("#plain", Button))
         await wait_for(pilot, lambda: keys(app) == ["ctrl+q"], "the app's key alone again")
+
+
+@pytest.mark.asyncio
+async def test_the_first_screen_shows_the_model_once(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mounting shows the model; Textual's first resume, right after, has nothing new to show.
+    A kept screen shown again (a later resume) does show the model as it is then."""
+    shown: list[str] = []
+    refresh_state = StepScreen.refresh_state
+
+    def recording(screen: StepScreen) -> None:
+        shown.append(screen.step.id)
+        refresh_state(screen)
+
+    monkeypatch.setattr(StepScreen, "refresh_state", recording)
+    app = WizardApp(root=Root(tmp_path), dry_run=True, import_path=EXAMPLE, host=CANNED_HOST,
+                    interfaces=CANNED_INTERFACES, cursor_blink=False,
+                    heartbeat_command=DEFAULT_COMMAND)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, StepScreen)
+                       and app.screen.is_mounted and app.focused is not None,
+                       "the welcome screen, focused")
+        await pilot.pause()
+        assert shown == ["welcome"]
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: app.screen.id == "import" and app.screen.is_mounted,
+                       "the import step")
+        await pilot.pause()
+        await pilot.press("ctrl+p")  # back to the kept welcome screen: shown again
+        await wait_for(pilot, lambda: app.screen.id == "welcome", "the welcome screen again")
+        await pilot.pause()
+        assert shown == ["welcome", "import", "welcome"]
