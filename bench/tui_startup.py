@@ -9,7 +9,8 @@ frame), so import cost and screen cost can be told apart. Both apps run the
 same number of times, alternately, on the same machine in the same run.
 
 The wizard is started as `vpn-wizard --dry-run --import examples/...` starts
-it: real host probes (`ipsec --version`, netlink) and the bundled example.
+it: imported through `wizard.cli.import_tui`, real host probes (`ipsec
+--version`, netlink) and the bundled example.
 
 Prints figures; asserts nothing (these machines are noisy). Run:
     .venv/bin/python bench/tui_startup.py [runs]
@@ -18,14 +19,13 @@ Prints figures; asserts nothing (these machines are noisy). Run:
 from __future__ import annotations
 
 import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from precompile import compile_project  # bench/ is sys.path[0]
+# The children import only what they run: a module this script imports at the top
+# would be charged to both apps and flatten the ratio. The parent's own tools are
+# imported in main().
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "aws-strongswan-seed.txt"
@@ -54,7 +54,12 @@ def _child(kind: str) -> None:
 
         app: App[object] = Bare()
     else:
+        import tempfile
+
         sys.path.insert(0, str(ROOT))
+        from wizard.cli import import_tui
+
+        import_tui()  # as `vpn-wizard` imports the TUI (the cycle collector paused)
         from screens.app import WizardApp
         from screens.base import StepScreen
         from wizard.system.host import probe
@@ -63,7 +68,8 @@ def _child(kind: str) -> None:
 
         class Timed(WizardApp):
             def on_mount(self) -> None:
-                super().on_mount()
+                # Textual calls WizardApp.on_mount itself (handlers run for every class of
+                # the MRO): calling super() here would mount the first screen twice.
                 self._waiting = self.set_interval(0.002, self._check)
 
             def _check(self) -> None:
@@ -83,6 +89,8 @@ def _child(kind: str) -> None:
 
 def _measure(kind: str) -> tuple[float, float]:
     """(process start to first frame, App.run to first frame), in seconds."""
+    import subprocess
+
     env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_THEME"}
     spawned = time.monotonic()
     out = subprocess.run([sys.executable, __file__, "--child", kind], capture_output=True,
@@ -92,12 +100,18 @@ def _measure(kind: str) -> tuple[float, float]:
 
 
 def _line(name: str, values: list[float]) -> str:
+    import statistics
+
     ms = [v * 1000 for v in values]
     return (f"  {name:<34} median {statistics.median(ms):7.1f} ms   "
             f"min {min(ms):7.1f}   max {max(ms):7.1f}")
 
 
 def main() -> None:
+    import statistics
+
+    from precompile import compile_project  # bench/ is sys.path[0]
+
     compile_project()
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else RUNS
     results: dict[str, list[tuple[float, float]]] = {"bare": [], "wizard": []}

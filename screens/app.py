@@ -9,6 +9,7 @@ read the session's state through the app's attributes of the same names.
 from __future__ import annotations
 
 import argparse
+import gc
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -22,13 +23,6 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 
 from screens.base import StepScreen
-from screens.dialogs import (
-    DEFAULT_ANSWERS_PATH,
-    ConfirmDialog,
-    HelpDialog,
-    SaveAnswersDialog,
-    SaveRequest,
-)
 from screens.flow import BY_ID as FLOW_BY_ID
 from screens.flow import FLOW
 from screens.navigation import StepNavigation
@@ -45,7 +39,9 @@ from wizard.system.paths import Root
 
 if TYPE_CHECKING:
     # Only what the first frame needs is imported before it: the apply run, the
-    # status readers and the previews load when their step opens.
+    # status readers and the previews load when their step opens, the dialogs (and
+    # the input widgets they hold) when one opens.
+    from screens.dialogs import SaveRequest
     from wizard.apply import ApplyResult
     from wizard.plan_types import Plan
     from wizard.session.run import ApplyRun, Outcome
@@ -180,8 +176,37 @@ class WizardApp(StepNavigation, App[int]):
         """How the run ended, once it has."""
         self.changed = False
         """True once a real apply may have changed the box (the quit dialog says so)."""
+        self._collector_paused = False
+        """`run_async` paused the cycle collector; the first frame restarts it."""
         if import_path or answers_path:
             self.session.load(import_path, answers_path)
+
+    async def run_async(self, **options: Any) -> int | None:
+        """Run the app with the cycle collector paused until the first frame is on the screen.
+
+        What start-up makes (the widget tree, its styles, the session) lives as
+        long as the app; collecting meanwhile only walks it, at the operator's
+        expense. After the first frame the collector runs again, with those
+        objects frozen out of its passes (`_first_frame_shown`); at the end they
+        are handed back to it, so a process that runs the app again (the tests)
+        frees the old one.
+        """
+        self._collector_paused = True
+        gc.disable()
+        try:
+            return await super().run_async(**options)  # Textual's options, as App.run gives them
+        finally:
+            if self._collector_paused:
+                self._collector_paused = False
+                gc.enable()
+            gc.unfreeze()
+
+    def _first_frame_shown(self) -> None:
+        """The first frame is painted: start the collector again, past what start-up made."""
+        if self._collector_paused:
+            self._collector_paused = False
+            gc.freeze()
+        gc.enable()  # also when `vpn-wizard` paused it for the imports (`wizard.cli.import_tui`)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the one that keeps control bytes off the terminal."""
@@ -227,6 +252,7 @@ class WizardApp(StepNavigation, App[int]):
         self.visited.update(step.id for step in FLOW[:index])
         self.set_reactive(WizardApp.current, self.start_step)
         self.push_screen(self._screen_for(FLOW_BY_ID[self.start_step]))
+        self.call_after_refresh(self._first_frame_shown)
         if self._probe_host is not None:
             self.call_after_refresh(self._probe)
         if self._list_interfaces is not None:
@@ -285,6 +311,8 @@ class WizardApp(StepNavigation, App[int]):
     def action_help(self) -> None:
         screen = self.screen
         if isinstance(screen, StepScreen):
+            from screens.dialogs import HelpDialog
+
             self.push_screen(HelpDialog(f"Help · {screen.step.title}", screen.help_text()))
 
     def action_save(self) -> None:
@@ -293,6 +321,8 @@ class WizardApp(StepNavigation, App[int]):
         if self.setup is None:
             self.notify("Nothing to save yet: import a configuration first.", severity="warning")
             return
+        from screens.dialogs import DEFAULT_ANSWERS_PATH, SaveAnswersDialog
+
         self.push_screen(SaveAnswersDialog(self.session.answers_path or DEFAULT_ANSWERS_PATH,
                                            cursor_blink=self.cursor_blink,
                                            keys_from_file=self.import_path is not None),
@@ -317,6 +347,8 @@ class WizardApp(StepNavigation, App[int]):
             self.action_quit()
 
     def action_quit(self) -> None:  # type: ignore[override]
+        from screens.dialogs import ConfirmDialog
+
         if isinstance(self.screen, ConfirmDialog) and self.screen.id == "confirm-quit":
             return
         if self.changed:

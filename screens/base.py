@@ -10,20 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Static, TextArea
+from textual.widgets import Button, Header, Static
 
 from screens.host import StepHost
-from screens.widgets import QuestionField, Sidebar, problem_text
+from screens.widgets import Sidebar, StepFooter, problem_text
 from wizard.questions import BY_ID, Question
 from wizard.steps import StepInfo
+
+if TYPE_CHECKING:
+    # The form widgets load with the first step that has a form (`field()`): the welcome
+    # screen asks nothing, and Textual's inputs take longer to import than it takes to draw.
+    # So this module names them by their CSS type ("QuestionField", "Input") at run time.
+    from screens.fields import QuestionField
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,31 @@ class FlowStep:
         return self.info.wheres
 
 
+def _breakpoint(app: App[object]) -> str:
+    """The width class (`App.HORIZONTAL_BREAKPOINTS`) Textual gives a screen of the app's size.
+
+    A screen built with it already has the class Textual's first resize would
+    add, so that resize restyles nothing: without it every widget of the first
+    frame is styled twice, once without the class and once with it.
+    """
+    width = app.size.width
+    for edge, name in sorted(app.HORIZONTAL_BREAKPOINTS or [], reverse=True):
+        if width >= edge:
+            return name
+    return ""
+
+
 class StepScreen(Screen[None]):
     """One step of the wizard, framed."""
 
+    AUTO_FOCUS = ""
+    """Textual focuses nothing by itself: `focus_first` puts the focus where the operator
+    starts (Textual's default, the first focusable widget, is the sidebar: the focus would
+    move twice before the first frame, each move restyling widgets and re-listing the
+    footer's keys)."""
+
     def __init__(self, step: FlowStep) -> None:
-        super().__init__(id=step.id, classes="step")
+        super().__init__(id=step.id, classes=f"step {_breakpoint(self.app)}".rstrip())
         self.step = step
 
     @property
@@ -96,7 +122,7 @@ class StepScreen(Screen[None]):
                                  disabled=self.wizard.is_first(self.step.id))
                     yield Static("", id="nav-status")
                     yield Button(self.next_label(), id="next", variant="primary", compact=True)
-        yield Footer()
+        yield StepFooter()
 
     def compose_body(self) -> ComposeResult:
         """The step's own widgets."""
@@ -111,35 +137,51 @@ class StepScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.step.title + (" · dry run" if self.wizard.dry_run else "")
-        for widget in self.query(Input):
-            widget.cursor_blink = self.wizard.cursor_blink
-        for area in self.query(TextArea):
-            area.cursor_blink = self.wizard.cursor_blink
+        for widget in self.query("Input, TextArea"):  # by CSS type: see the imports
+            widget.cursor_blink = self.wizard.cursor_blink  # type: ignore[attr-defined]
         self.refresh_state()
         self.focus_first()
+        self._model_shown = not self._resumed
+
+    _resumed = False
+    """The screen has been on screen (resumed) at least once."""
+    _model_shown = False
+    """`on_mount` has just shown the model, and Textual's first resume is still to come."""
 
     def on_screen_resume(self) -> None:
         """Back on screen (a kept screen is shown again): show the model as it is now."""
+        self._resumed = True
+        if self._model_shown:  # the first showing, just after on_mount: nothing new to show
+            self._model_shown = False
+            return
         if self.wizard.setup is not None:
             for field in self.fields():  # a draft shows its own text (or "" not entered yet)
                 field.set_value(self.wizard.field_value(field.question))
         self.refresh_state()
+        if self.is_mounted and self.focused is None:  # what had the focus is gone (AUTO_FOCUS)
+            self.focus_first()
 
     def focus_first(self) -> None:
-        """Focus the first thing to answer, so the keyboard starts in the form."""
+        """Focus the first thing to answer, so the keyboard starts in the form.
+
+        At once (`Screen.set_focus`), not after the next refresh (`Widget.focus`):
+        the first frame is then drawn with the focus where it stays.
+        """
         body = self.query_one("#body")
         for widget in body.query("*"):
             shown = widget.display and all(
                 a.display for a in widget.ancestors if isinstance(a, Widget))
             if isinstance(widget, Widget) and widget.focusable and shown:
-                widget.focus()
+                self.set_focus(widget)
                 return
-        self.query_one("#next", Button).focus()
+        self.set_focus(self.query_one("#next", Button))
 
     # ------------------------------------------------------------------ fields
 
     def field(self, question_id: str) -> QuestionField:
         """A form field for one question, showing the model's value (or the operator's draft)."""
+        from screens.fields import QuestionField
+
         question = BY_ID[question_id]
         wizard = self.wizard
         assert wizard.setup is not None
@@ -151,10 +193,12 @@ class StepScreen(Screen[None]):
         return QuestionField(question, value, kind=kind, options=options)
 
     def fields(self) -> list[QuestionField]:
-        return list(self.query(QuestionField))
+        return cast("list[QuestionField]", list(self.query("QuestionField")))
 
-    @on(QuestionField.Answered)
-    def _answered(self, event: QuestionField.Answered) -> None:
+    # QuestionField's messages, handled by name (`on_<widget>_<message>`, as Textual routes
+    # them) rather than with @on, which would need the class before the first frame.
+
+    def on_question_field_answered(self, event: QuestionField.Answered) -> None:
         self.wizard.answer(event.question_id, event.value)
         self.answered(event.question_id)
         self.refresh_state()
@@ -162,8 +206,7 @@ class StepScreen(Screen[None]):
     def answered(self, question_id: str) -> None:
         """Hook: react to an answer after the model took it (show/hide dependent fields)."""
 
-    @on(QuestionField.Focused)
-    def _focused(self, event: QuestionField.Focused) -> None:
+    def on_question_field_focused(self, event: QuestionField.Focused) -> None:
         self.show_hint(event.question)
 
     def show_hint(self, question: Question) -> None:

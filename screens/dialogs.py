@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from screens.fields import OrderedInput
 from screens.toggles import ClearCheckbox
-from screens.widgets import OrderedInput
 from wizard.safe_text import clean_text, lines, text
 
 DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"

@@ -14,7 +14,7 @@ from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from screens.base import StepScreen
-from screens.widgets import OrderedInput, OrderedTextArea
+from screens.fields import OrderedInput, OrderedTextArea
 from wizard.preview import summary
 from wizard.safe_text import assemble, text
 from wizard.session import Session

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
 from screens.base import StepScreen
-from screens.widgets import QuestionField
+from screens.fields import QuestionField
 from wizard.questions import BY_ID, behind_nat, nat_hint
 
 WAN = ("The tunnels ride on the interface that reaches the AWS endpoints: usually the one with "

@@ -67,6 +67,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from wizard import fields
@@ -90,11 +91,6 @@ from wizard.questions import BY_ID as QUESTIONS
 from wizard.questions import set_bgp
 from wizard.secret import Secret
 from wizard.system.input_file import MAX_INPUT_BYTES, InputFileError, read_input, too_large
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 SOURCE_ANSWERS = "answers"
 SOURCE_IMPORT = "import"
@@ -341,13 +337,26 @@ def load_answers(path: str | Path) -> Answers:
     return parse_answers(text, name)
 
 
+def _toml_reader() -> ModuleType:
+    """The TOML reader, imported when an answers file is read: an AWS file alone needs none
+    (and the TUI reads one before its first frame)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    import tomli  # pragma: no cover - exercised on 3.10 only
+
+    return tomli  # pragma: no cover
+
+
 def parse_answers(text: str, path: str = "<answers>") -> Answers:
     """Type-check answers already in memory; `load_answers` without the file."""
     if len(text) > MAX_INPUT_BYTES:
         raise AnswersError(path, "", too_large(len(text), "the text"))
+    toml = _toml_reader()
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        document = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         raise AnswersError(path, "", f"not valid TOML: {exc}") from None
     _no_unknown(document, _TOP_KEYS, "", path)
     import_path = None

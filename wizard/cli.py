@@ -7,9 +7,11 @@ for Textual and `wizard` stays importable on a box without a terminal.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from wizard.model import BACKENDS, BGP_MODES, PERSISTENCE, ROUTINGS
 from wizard.safe_text import printable
@@ -197,9 +199,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         from wizard.commands.plain import run_plain
 
         return run_plain(args)
-    from screens.app import run_app
+    return int(import_tui().run_app(args))
 
-    return run_app(args)
+
+def import_tui() -> ModuleType:
+    """`screens.app`, imported with Python's cycle collector paused until the first frame.
+
+    Everything made between here and the TUI's first frame (modules, the
+    session, the widget tree, the stylesheet) lives as long as the app, so a
+    collection meanwhile only walks live objects: a third of the wizard's
+    start-up went to them. `WizardApp` restarts the collector once its first
+    frame is on the screen, with those objects frozen out of later passes.
+    bench/tui_startup.py imports the TUI through here, as `vpn-wizard` does.
+    """
+    gc.disable()
+    import screens.app
+
+    return screens.app
 
 
 if __name__ == "__main__":  # pragma: no cover

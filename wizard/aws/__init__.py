@@ -14,9 +14,9 @@ is an `AwsFileError` naming the file, the line or element, and what is wrong.
 from __future__ import annotations
 
 import re
+from importlib import import_module
 from pathlib import Path
 
-from wizard.aws import generic, strongswan, xml
 from wizard.aws._common import Imported, check_text
 from wizard.aws.errors import AwsFileError
 from wizard.system.input_file import MAX_INPUT_BYTES, InputFileError, read_input, too_large
@@ -32,7 +32,11 @@ _GENERIC_HINTS = re.compile(
     re.I | re.M,
 )
 _AWS_HEADER = re.compile(r"Your VPN Connection ID|^Amazon Web Services[ \t]*$", re.I | re.M)
-_READERS = {"strongswan": strongswan.parse, "generic": generic.parse, "xml": xml.parse}
+#: Format -> its reader's module, imported when a document in that format is read: the
+#: XML reader alone loads Python's XML parsers, which a text download never needs
+#: (and the TUI reads the file before its first frame).
+_READERS = {"strongswan": "wizard.aws.strongswan", "generic": "wizard.aws.generic",
+            "xml": "wizard.aws.xml"}
 
 
 def detect(text: str) -> str | None:
@@ -79,7 +83,8 @@ def parse(text: str, path: str = "<input>") -> Imported:
             "('conn Tunnel1' blocks), the Generic text ('IPsec Tunnel #1' sections) or the "
             "XML (<vpn_connection>)"
         )
-    return _READERS[fmt](text.lstrip("\ufeff"), path)
+    imported: Imported = import_module(_READERS[fmt]).parse(text.lstrip("\ufeff"), path)
+    return imported
 
 
 def load(path: str | Path) -> Imported:

@@ -14,10 +14,13 @@ is where `pip install` puts console scripts for the system interpreter.
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from wizard.model import Setup
-from wizard.plan_types import Note
 from wizard.render.boot_guard import ZIPAPP_CACHE
+
+if TYPE_CHECKING:  # the session reads DEFAULT_COMMAND at start; the plan's types load with it
+    from wizard.plan_types import Note
 
 DEFAULT_COMMAND = "/usr/local/bin/vpn-wizard"
 """The executable the unit runs when the caller does not say (pip's system-wide location)."""
@@ -86,6 +89,8 @@ def manual_command(setup: Setup, command: str = DEFAULT_COMMAND) -> str:
 
 def without_systemd_note(setup: Setup, command: str = DEFAULT_COMMAND) -> Note:
     """What to do where PID 1 is not systemd and the unit therefore cannot run."""
+    from wizard.plan_types import Note
+
     return Note(
         "heartbeat-without-systemd",
         "Where systemd is not running (PID 1 is another init), apply skips the unit and says "

@@ -17,13 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard import answers as answers_mod
 from wizard import aws, inputs
 from wizard.answers import SOURCE_DEFAULT
 from wizard.host_defaults import SOURCE_DETECTED
 from wizard.model import Connection, Problem, Setup, Tunnel, errors, validate
-from wizard.plan_types import Plan
 from wizard.preflight import Check, blocking, box_conflicts
 from wizard.questions import BY_ID as QUESTIONS_BY_ID
 from wizard.questions import Context, Question, Value, behind_nat
@@ -37,6 +37,9 @@ from wizard.system.host import HostFacts
 from wizard.system.interfaces import HostInterface
 from wizard.system.paths import Root, TargetFileError
 from wizard.wording import place
+
+if TYPE_CHECKING:  # the plan's types load with the plan (`plan()`), not before the first frame
+    from wizard.plan_types import Plan
 
 #: Where ctrl+s and plain mode offer to save the answers.
 DEFAULT_ANSWERS_PATH = "./vpn-wizard-answers.toml"
