@@ -70,7 +70,7 @@ class ApplyScreen(StepScreen):
         return text
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # StepScreen.on_mount runs after this one: Textual calls each class's own handler.
         self.query_one("#keep-row").display = False
         self.query_one("#next", Button).disabled = True
         self.running = True

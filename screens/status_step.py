@@ -46,7 +46,7 @@ class StatusStepScreen(StepScreen):
         yield Button("Live status (s)", id="live-status")
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # StepScreen.on_mount runs after this one: Textual calls each class's own handler.
         if self.wizard.changed and not self.wizard.dry_run:
             self.call_after_refresh(self.action_live_status)
 
