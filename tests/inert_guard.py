@@ -14,7 +14,8 @@ The tripwires:
   asyncio's subprocesses), `os.system`, `os.exec*`, `os.spawn*`,
   `os.posix_spawn*`, `os.fork*`;
 * the kernel: pyroute2's `IPRoute`, `NDB`, `NetNS` and `IPSet`, and any
-  `AF_NETLINK` or `AF_PACKET` socket;
+  `AF_NETLINK` or `AF_PACKET` socket (in `host` mode a `NETLINK_NETFILTER`
+  one is refused as on a host without nftables: it only reads);
 * daemons and the network: `connect`/`sendto` of any socket to a Unix path
   outside the allowed directories (charon's vici socket) or to an IP address;
 * files: `open` for writing, `os.open` with a write flag, and `rename`,
@@ -48,6 +49,7 @@ import pytest
 
 AF_NETLINK = getattr(socket, "AF_NETLINK", 16)
 AF_PACKET = getattr(socket, "AF_PACKET", 17)
+NETLINK_NETFILTER = 12
 
 # Commands that only read, and what a pristine host answers: (argv prefix, returncode, stdout),
 # matched on the binary's base name and the words after it, -w dropped. iptables is decided
@@ -244,6 +246,11 @@ def installed(monkeypatch: pytest.MonkeyPatch, allowed: Sequence[Path], *,
         def __init__(self, family: int = -1, type: int = -1, proto: int = -1,
                      fileno: int | None = None) -> None:
             if fileno is None and family in (AF_NETLINK, AF_PACKET):
+                if guard.host and family == AF_NETLINK and proto == NETLINK_NETFILTER:
+                    # the status's nftables generation probe: a pristine host has none to
+                    # ask, so the reader falls back to `iptables -S`, answered below
+                    guard.reads.append("socket NETLINK_NETFILTER")
+                    raise PermissionError(1, "inert guard: no nftables to ask")
                 guard.trip(f"socket family {family}")
             super().__init__(family, type, proto, fileno)
 
