@@ -193,6 +193,36 @@ def test_the_bell_rings_for_any_announcement_or_overflow(
     assert bell.rang() is False  # drained
 
 
+def test_a_broken_bell_is_not_read_forever() -> None:
+    bell = netlink_status.ChangeBell.__new__(netlink_status.ChangeBell)
+    bell._sock = FakeSocket(OSError(9, "Bad file descriptor"))  # type: ignore[assignment]
+    with pytest.raises(OSError):
+        bell.rang()
+
+
+def test_a_broken_bell_means_a_dump_and_a_new_bell() -> None:
+    kernel = Kernel()
+    made: list[Any] = []
+
+    class Broken(Bell):
+        def rang(self) -> bool:
+            raise OSError(9, "Bad file descriptor")
+
+    def factory() -> Bell:
+        made.append(Broken() if not made else Bell())
+        return made[-1]
+
+    reader = netlink_status.NetlinkReader(opener=kernel.opener, bell=factory,
+                                          counters=kernel.proc)
+    reader.read(["Tunnel1"])  # the bell breaks: a dump, not kept, and the bell closed
+    assert kernel.dumps == 1 and made[0].closed
+    reader.read(["Tunnel1"])  # a new bell, opened before this dump, which is kept
+    reader.read(["Tunnel1"])
+    reader.read(["Tunnel1"])
+    assert len(made) == 2 and kernel.dumps == 2
+    reader.close()
+
+
 def test_the_bell_hears_this_kernel() -> None:
     """A real bell, on a kernel change no one else makes: a loopback address it adds and removes.
 

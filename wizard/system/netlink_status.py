@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import select
 import socket
 import threading
@@ -233,6 +234,11 @@ class ChangeBell:
         self._sock = sock
 
     def rang(self) -> bool:
+        """Whether anything was announced since the last call (the queue is drained).
+
+        Raises:
+            OSError: the socket failed otherwise than by overflowing.
+        """
         heard = False
         while True:
             try:
@@ -240,9 +246,10 @@ class ChangeBell:
                     return True
             except BlockingIOError:
                 return heard
-            except OSError:  # ENOBUFS: announcements were dropped
-                heard = True
-                continue
+            except OSError as err:
+                if err.errno != errno.ENOBUFS:
+                    raise
+                # announcements were dropped: a ring, and the queue is readable again
             heard = True
 
     def close(self) -> None:
@@ -294,7 +301,11 @@ class NetlinkReader:
                 except OSError:
                     self._bell = None
             kept = self._kept
-            rang = self._bell is None or self._bell.rang()
+            try:
+                rang = self._bell is None or self._bell.rang()
+            except OSError:  # a broken bell: dump now, and open another next time
+                self._bell.close()
+                self._bell, rang = None, True
             if kept is not None and not rang and kept[0] == wanted:
                 now = self._now(kept[1])
                 if now is not None:
