@@ -289,6 +289,30 @@ def test_close_closes_the_probe() -> None:
     assert len(box.runs) == 2
 
 
+def test_a_command_switched_to_the_other_back_end_is_watched_anew(tmp_path: Path) -> None:
+    """`update-alternatives --set iptables ...` while the panel runs: the new back end's probe."""
+    legacy, nft = tmp_path / "xtables-legacy-multi", tmp_path / "xtables-nft-multi"
+    legacy.write_text("")
+    nft.write_text("")
+    command = tmp_path / "iptables"
+    command.symlink_to(legacy)
+    box = Box()
+    made: list[str] = []
+
+    def factory(path: str) -> Box.Probe:
+        made.append(ipt.backend(path) or "?")
+        return box.probe(path)
+
+    reader = ipt.MangleReader(str(command), run=box.run, probe_factory=factory)
+    reader.read()
+    reader.read()
+    command.unlink()
+    command.symlink_to(nft)
+    reader.read()
+    reader.read()
+    assert made == ["legacy", "nft"] and len(box.runs) == 2
+
+
 def test_the_parsed_rules_answer_as_rule_present() -> None:
     rules = ipt.MangleRules(MANGLE)
     for chain, rule in (("INPUT", ["-s", "198.51.100.1", "-d", "198.51.100.10", "-p", "esp",

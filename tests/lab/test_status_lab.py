@@ -279,7 +279,8 @@ def test_status_reports_both_tunnels_and_the_failover_test(
     lab_timing("vici event: tunnel 1 CHILD SA up, after unblocking", back)
 
     # The bench, here where there are tunnels to read.
-    bench = lab.run(f"{wl.PYTHON} {REPO}/bench/status_refresh.py --batches 3", timeout=300)
+    bench = lab.run(f"{wl.PYTHON} {REPO}/bench/status_refresh.py --batches 3 --rounds 5 --refreshes 50",
+                    timeout=300)
     print(bench.out)
     assert bench.rc == 0, bench.out
     lab.run("kill $(cat /lab/heartbeat.pid)", check=True)

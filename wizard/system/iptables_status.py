@@ -419,6 +419,8 @@ class MangleReader:
         self._factory = probe_factory
         self._probe: ChangeProbe | None = None
         self._resolved = False
+        self._path = binary
+        self._identity: tuple[int, int] | None = None
         self._kept: tuple[object, MangleRules] | None = None
         self._lock = threading.Lock()
         self.watch = EVERY_REFRESH
@@ -432,6 +434,7 @@ class MangleReader:
         if path is None:
             return f"{self.binary} is not installed"
         self._resolved = True
+        self._path, self._identity = path, _identity(path)
         self._probe = self._factory(path)
         if self._probe is None:
             self.watch = f"{EVERY_REFRESH} ({os.path.realpath(path)} is neither the nft " \
@@ -452,6 +455,9 @@ class MangleReader:
     def read(self) -> tuple[list[str] | None, str]:
         """As `read_mangle`; the lines are a `MangleRules`."""
         with self._lock:
+            if self._resolved and _identity(self._path) != self._identity:
+                # the command now leads elsewhere (update-alternatives): another back end
+                self._forget()
             if not self._resolved:
                 missing = self._resolve()
                 if missing:
@@ -469,9 +475,23 @@ class MangleReader:
                 self._kept = (before, rules)
             return rules, source
 
+    def _forget(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+        self._probe, self._resolved, self._kept = None, False, None
+
     def close(self) -> None:
         """Close the probe's socket; the next `read` opens it again."""
         with self._lock:
             if self._probe is not None:
                 self._probe.close()
             self._kept = None
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The file `path` finally leads to, by device and inode (one `stat`, links followed)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
