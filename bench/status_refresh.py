@@ -3,10 +3,18 @@
 Prints, from one run on this box:
 
 * the CPU time (this process plus its children) of one `LiveStatus.snapshot()`
-  for two tunnels: vici (or `ipsec statusall` when there is no vici socket),
-  netlink, one `iptables -t mangle -S`, the heartbeat file;
+  for two tunnels, in the steady state of the status panel, which keeps one
+  source: vici over a kept session (or `ipsec statusall` when there is no
+  vici socket), netlink dumps only after the kernel announced a change (else
+  the counters from /proc/net/dev), `iptables -t mangle -S` only after the
+  kernel's mangle table changed, the heartbeat file;
 * the CPU time of the hand-made alternative: `ipsec statusall` plus
   `ip -s link`, run once each;
+* their ratio. Both are measured in alternating batches (`--batches`; each
+  `--refreshes` refreshes, then `--rounds` runs by hand: a refresh is cheap
+  enough that a few calls would be below the clock's resolution under UML),
+  so a change in the machine's load hits both; the medians over the batches
+  are printed, and this kernel's load average beside them.
 * the resident memory of the status panel (`StatusApp`, headless, with the
   live source and its event watchers running).
 
@@ -16,14 +24,16 @@ reads the two tunnels of an answers file if one is given, else two lab-like
 tunnels that do not exist, which still exercises every reader. The first
 line says which.
 
-    python bench/status_refresh.py [--answers FILE] [--rounds N]
+    python bench/status_refresh.py [--answers FILE] [--rounds N] [--refreshes N] [--batches N]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -72,9 +82,10 @@ def _expected(args: argparse.Namespace) -> tuple[Expected, str]:
     return _stand_in(), "two stand-in tunnels (none configured on this box)"
 
 
-def _measure(func, rounds: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """(CPU ms, wall ms) per call, averaged over `rounds` calls after one warm-up."""
-    func()
+def _measure(func, rounds: int, warm: bool = True) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(CPU ms, wall ms) per call, averaged over `rounds` calls (after one warm-up call)."""
+    if warm:
+        func()
     cpu0, wall0 = _cpu(), time.perf_counter()
     for _ in range(rounds):
         func()
@@ -120,7 +131,10 @@ def _panel_memory(args: argparse.Namespace, seconds: float = 3.0) -> str:
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--answers", help="read the tunnels of this answers file")
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=10, help="runs by hand per batch")
+    parser.add_argument("--refreshes", type=int, default=100, help="refreshes per batch")
+    parser.add_argument("--batches", type=int, default=5,
+                        help="alternating batches of each; medians are printed")
     return parser.parse_args(argv)
 
 
@@ -134,16 +148,33 @@ def main(argv: list[str] | None = None) -> int:
           f"strongSwan {'running' if first.daemon_running else 'not running'}, "
           f"read via {first.source}; tunnels up: {up}/{len(first.tunnels)}")
 
-    cpu, wall = _measure(source.snapshot, args.rounds)
+    hand = shutil.which("ipsec") and shutil.which("ip")
+    ours: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
+    for batch in range(args.batches):
+        ours.append(_measure(source.snapshot, args.refreshes, warm=batch == 0))
+        if hand:
+            theirs.append(_measure(_by_hand, args.rounds, warm=batch == 0))
+    last = source.snapshot()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"medians over {args.batches} alternating batches ({args.refreshes} refreshes, "
+          f"{args.rounds} by hand); this kernel's load average {load}")
+    cpu, wall = (statistics.median(x) for x in zip(*ours, strict=True))
     print(f"one status refresh (2 tunnels):           {cpu:7.2f} ms CPU  {wall:7.2f} ms wall"
-          f"  (1 process: iptables -t mangle -S"
+          f"  (iptables -t mangle -S only after a change: told by {last.rules_watch or '-'}"
           f"{'; + ipsec statusall' if first.source == 'ipsec statusall' else ''})")
-    if shutil.which("ipsec") and shutil.which("ip"):
-        cpu, wall = _measure(_by_hand, args.rounds)
-        print(f"ipsec statusall + ip -s link, once each:  {cpu:7.2f} ms CPU  {wall:7.2f} ms wall"
+    if theirs:
+        cpu_hand, wall_hand = (statistics.median(x) for x in zip(*theirs, strict=True))
+        print(f"ipsec statusall + ip -s link, once each:  {cpu_hand:7.2f} ms CPU  "
+              f"{wall_hand:7.2f} ms wall"
               "  (processes: ipsec is a shell script that runs stroke, plus ip)")
+        ratios = [o[0] / t[0] for o, t in zip(ours, theirs, strict=True) if t[0] > 0]
+        if ratios:
+            print(f"ratio, CPU: {statistics.median(ratios):.3f}x (median of the batches' "
+                  f"ratios; per batch {', '.join(f'{r:.3f}' for r in ratios)})")
     else:
         print("ipsec statusall + ip -s link: not measured (ipsec or ip is not installed)")
+    source.close()
     print(f"status panel, resident memory after 3 s live: {_panel_memory(args)}")
     return 0
 

@@ -456,6 +456,8 @@ class StatusScreen(Screen[None]):
         self._blocked: set[str] = set()
         self._refresh_pending = False
         self._layout: tuple[str, ...] | None = None
+        self._columns_mounting = False
+        """New tunnel columns are mounted but not composed yet: they are drawn after refresh."""
 
     # -- layout ------------------------------------------------------------------
 
@@ -588,10 +590,17 @@ class StatusScreen(Screen[None]):
                 container.mount_all(TunnelPanel(i, n) for i, n in enumerate(layout))
             else:
                 container.mount(Static(_nothing_applied_text(), id="nothing-applied"))
-            self.call_after_refresh(self._draw_panels)
-        else:
+            self._columns_mounting = True
+            self.call_after_refresh(self._draw_mounted_panels)
+        elif not self._columns_mounting:
             self._draw_panels()
+        # else: a reading that came before the new columns were composed (a quick second
+        # refresh) is drawn by the pending draw, which shows the latest snapshot
         self.query_one("#diagnosis", Static).update(diagnosis_text(snapshot))
+
+    def _draw_mounted_panels(self) -> None:
+        self._columns_mounting = False
+        self._draw_panels()
 
     def _draw_panels(self) -> None:
         snapshot = self.snapshot

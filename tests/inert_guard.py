@@ -14,7 +14,9 @@ The tripwires:
   asyncio's subprocesses), `os.system`, `os.exec*`, `os.spawn*`,
   `os.posix_spawn*`, `os.fork*`;
 * the kernel: pyroute2's `IPRoute`, `NDB`, `NetNS` and `IPSet`, and any
-  `AF_NETLINK` or `AF_PACKET` socket;
+  `AF_NETLINK` or `AF_PACKET` socket (in `host` mode the status readers'
+  raw `NETLINK_ROUTE` and `NETLINK_NETFILTER` ones are refused as a sandbox
+  would refuse them: they only read, and the readers fall back);
 * daemons and the network: `connect`/`sendto` of any socket to a Unix path
   outside the allowed directories (charon's vici socket) or to an IP address;
 * files: `open` for writing, `os.open` with a write flag, and `rename`,
@@ -48,6 +50,7 @@ import pytest
 
 AF_NETLINK = getattr(socket, "AF_NETLINK", 16)
 AF_PACKET = getattr(socket, "AF_PACKET", 17)
+READ_ONLY_NETLINK = {0: "NETLINK_ROUTE (raw)", 12: "NETLINK_NETFILTER"}
 
 # Commands that only read, and what a pristine host answers: (argv prefix, returncode, stdout),
 # matched on the binary's base name and the words after it, -w dropped. iptables is decided
@@ -244,6 +247,12 @@ def installed(monkeypatch: pytest.MonkeyPatch, allowed: Sequence[Path], *,
         def __init__(self, family: int = -1, type: int = -1, proto: int = -1,
                      fileno: int | None = None) -> None:
             if fileno is None and family in (AF_NETLINK, AF_PACKET):
+                if guard.host and family == AF_NETLINK and proto in READ_ONLY_NETLINK:
+                    # the status's change probes (the nftables generation, the link and
+                    # route announcements) only read: refused as a sandbox would, the
+                    # readers fall back to what is answered here (`iptables -S`, pyroute2)
+                    guard.reads.append(f"socket {READ_ONLY_NETLINK[proto]}")
+                    raise PermissionError(1, "inert guard: no netlink here")
                 guard.trip(f"socket family {family}")
             super().__init__(family, type, proto, fileno)
 

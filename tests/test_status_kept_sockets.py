@@ -109,9 +109,25 @@ class FakeIPRoute:
         self.closed = True
 
 
+class RingingBell:
+    """A change bell that always rings: every refresh dumps, as without one."""
+
+    made: ClassVar[list[RingingBell]] = []
+
+    def __init__(self) -> None:
+        self.closed = False
+        RingingBell.made.append(self)
+
+    def rang(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def test_refreshes_share_one_netlink_socket_on_its_own_thread() -> None:
     FakeIPRoute.opened = []
-    reader = netlink_status.NetlinkReader(opener=FakeIPRoute)
+    reader = netlink_status.NetlinkReader(opener=FakeIPRoute, bell=RingingBell)
     for _ in range(5):
         _links, routes = reader.read(["Tunnel1", "Tunnel2"])
         assert routes == []
@@ -123,7 +139,8 @@ def test_refreshes_share_one_netlink_socket_on_its_own_thread() -> None:
 
 def test_a_failed_netlink_dump_opens_a_new_socket_next_time() -> None:
     FakeIPRoute.opened = []
-    reader = netlink_status.NetlinkReader(opener=lambda: FakeIPRoute(fail_after=1))
+    reader = netlink_status.NetlinkReader(opener=lambda: FakeIPRoute(fail_after=1),
+                                          bell=RingingBell)
     reader.read(["Tunnel1"])
     with pytest.raises(OSError):
         reader.read(["Tunnel1"])
@@ -136,7 +153,9 @@ def test_a_failed_netlink_dump_opens_a_new_socket_next_time() -> None:
 def test_host_readers_close_what_they_keep(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     FakeIPRoute.opened = []
     monkeypatch.setattr(netlink_status, "open_netlink", FakeIPRoute)
-    monkeypatch.setattr(netlink_status.NetlinkReader.__init__, "__defaults__", (FakeIPRoute,))
+    RingingBell.made = []
+    monkeypatch.setattr(netlink_status.NetlinkReader.__init__, "__defaults__",
+                        (FakeIPRoute, RingingBell, netlink_status._read_proc_net_dev))
     sock = tmp_path / "charon.vici"
     sock.touch()
     factory = CountingFactory()
@@ -150,3 +169,4 @@ def test_host_readers_close_what_they_keep(monkeypatch: pytest.MonkeyPatch, tmp_
     assert len(factory.sessions) == 1 and len(FakeIPRoute.opened) == 1
     readers.close()
     assert factory.sessions[0].closed and FakeIPRoute.opened[0].closed
+    assert len(RingingBell.made) == 1 and RingingBell.made[0].closed

@@ -24,8 +24,10 @@ build on the leaf `model` without pulling `live`, which builds on them.
 
 Where each part comes from on a real box, cheapest first: strongSwan over
 vici (`wizard.system.vici_source`), `ipsec statusall` only without a vici
-socket (`wizard.system.statusall`); links and routes over netlink
-(`wizard.system.netlink_status`); the mangle rules from one `iptables -t
-mangle -S` (`wizard.system.iptables_status`); the heartbeat's state file
-(`wizard.heartbeat`).
+socket (`wizard.system.statusall`); links and routes over netlink, dumped
+again only after the kernel announced a change, the counters from
+/proc/net/dev between (`wizard.system.netlink_status`); the mangle rules
+from `iptables -t mangle -S`, run again only after the kernel's mangle table
+changed (`wizard.system.iptables_status`); the heartbeat's state file
+(`wizard.heartbeat`). One refresh reads what changed (docs/status.md).
 """

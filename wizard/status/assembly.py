@@ -28,7 +28,7 @@ from wizard.status.model import (
     Target,
     TunnelStatus,
 )
-from wizard.system.iptables_status import rule_present
+from wizard.system.iptables_status import MangleRules
 
 _IKE_RANK = {"ESTABLISHED": 0, "REKEYING": 1, "CONNECTING": 2}
 
@@ -65,6 +65,7 @@ def build_snapshot(
     routes: Sequence[Route] | None = None,
     mangle: Sequence[str] | None = None,
     rules_source: str = "iptables -t mangle -S",
+    rules_watch: str = "",
     heartbeat: HeartbeatState | None = None,
     heartbeat_file: str = STATE_FILE,
     notes: Sequence[str] = (),
@@ -76,11 +77,15 @@ def build_snapshot(
     Args:
         links: VTI name -> link, for those that exist; None when netlink could not be read.
         routes: main-table routes; None when they could not be read.
-        mangle: `iptables -t mangle -S` lines; None when they could not be read.
+        mangle: `iptables -t mangle -S` lines (a `MangleRules` is parsed already); None
+            when they could not be read.
+        rules_watch: how a change of those rules is told between two readings.
         bgp: FRR's neighbors (`wizard.status.bgp.read_bgp`); None when not read.
     """
     peers = bgp[2] if bgp is not None else {}
     loaded = set(loaded_conns) if loaded_conns is not None else None
+    if mangle is not None and not isinstance(mangle, MangleRules):
+        mangle = MangleRules(mangle)
     tunnels = []
     for exp in expected.tunnels:
         link = (links or {}).get(exp.name)
@@ -94,7 +99,7 @@ def build_snapshot(
             for dst in exp.routes
         )
         rule_checks = tuple(
-            RuleCheck(chain, rule, None if mangle is None else rule_present(mangle, chain, rule))
+            RuleCheck(chain, rule, None if mangle is None else mangle.present(chain, rule))
             for chain, rule in exp.rules
         )
         inside = exp.aws_inside_ip or _peer_of(link)
@@ -122,6 +127,7 @@ def build_snapshot(
         tunnels=tuple(tunnels),
         daemon_detail=daemon_detail,
         rules_source=rules_source,
+        rules_watch=rules_watch,
         heartbeat_file=heartbeat_file,
         heartbeat_updated=heartbeat.updated if heartbeat else None,
         heartbeat_interval=heartbeat.interval if heartbeat else None,

@@ -25,6 +25,7 @@ def snapshot_json(snapshot: StatusSnapshot) -> dict[str, Any]:
         "strongswan": {"running": snapshot.daemon_running, "detail": snapshot.daemon_detail},
         "expected_from": snapshot.expected.origin,
         "rules_source": snapshot.rules_source,
+        "rules_watch": snapshot.rules_watch,
         "heartbeat": {
             "file": snapshot.heartbeat_file,
             "updated": snapshot.heartbeat_updated,

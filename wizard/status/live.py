@@ -2,9 +2,10 @@
 
 On this machine one `snapshot()` reads over one vici session and one
 netlink socket, both kept open from one refresh to the next (or runs `ipsec
-statusall` when there is no vici socket), and runs one `iptables -t mangle
--S`, which has no cheaper reading; or reads one JSON file under `--root`; and reads the
-heartbeat's small state file. The keys' actions (`initiate`, `terminate`,
+statusall` when there is no vici socket), asks the kernel whether the mangle
+table changed and runs `iptables -t mangle -S` only when it did
+(`wizard.system.iptables_status.MangleReader`); or reads one JSON file under
+`--root`; and reads the heartbeat's small state file. The keys' actions (`initiate`, `terminate`,
 `block_peer`, `unblock_peer`) go through the same `System` seam apply uses,
 chosen in one place, `open_status`: `System.recording` under `--dry-run`
 only records the command, the simulated kernel under `--root` changes only
@@ -68,6 +69,7 @@ class HostReaders:
         self.vici_socket = vici_socket
         self._vici = vici_source.ViciReader(vici_socket)
         self._netlink: netlink_status.NetlinkReader | None = None
+        self._mangle = iptables_status.MangleReader()
 
     def strongswan(self, notes: list[str]) -> StrongswanReading:
         """vici when charon serves it, else `ipsec statusall`."""
@@ -104,14 +106,21 @@ class HostReaders:
         return self._netlink.read(names)
 
     def close(self) -> None:
-        """Close the kept vici session and netlink socket."""
+        """Close the kept vici session, netlink socket and the mangle table's probe."""
         self._vici.close()
+        self._mangle.close()
         if self._netlink is not None:
             self._netlink.close()
             self._netlink = None
 
     def mangle(self) -> tuple[list[str] | None, str]:
-        return iptables_status.read_mangle()
+        """`iptables -t mangle -S`, run only when the kernel says the table changed."""
+        return self._mangle.read()
+
+    @property
+    def rules_watch(self) -> str:
+        """How a change of the mangle rules is told between two `-S` (`MangleReader.watch`)."""
+        return self._mangle.watch
 
     def bgp(self) -> BgpReading:
         """FRR's BGP neighbors, for a BGP setup (`vtysh -c 'show bgp neighbors json'`)."""
@@ -187,6 +196,7 @@ class LiveStatus:
         routes: list[Route] | None = []
         mangle: list[str] | None = None
         rules_source = "not read: no tunnels to check"
+        rules_watch = ""
         if names:
             try:
                 links, routes = self.readers.links(names)
@@ -194,6 +204,7 @@ class LiveStatus:
                 links, routes = None, None
                 notes.append(f"netlink could not be read: {err}")
             mangle, rules_source = self.readers.mangle()
+            rules_watch = getattr(self.readers, "rules_watch", "")  # the host's readers have one
             if mangle is None and any(t.rules for t in self.expected.tunnels):
                 notes.append(f"mangle rules not checked: {rules_source}")
         try:
@@ -217,6 +228,7 @@ class LiveStatus:
             routes=routes,
             mangle=mangle,
             rules_source=rules_source,
+            rules_watch=rules_watch,
             heartbeat=beat,
             heartbeat_file=self.heartbeat_file,
             notes=notes,

@@ -383,6 +383,10 @@ class StatusSnapshot:
         daemon_running: whether charon answered.
         daemon_detail: why it did not, or its version when it did.
         rules_source: "iptables -t mangle -S", or why the rules could not be read.
+        rules_watch: how a change of the rules is told between two runs of that
+            command on this box: "nftables generation (NFT_MSG_GETGEN)", "the legacy
+            mangle table's content (IPT_SO_GET_ENTRIES)", or "none: ... runs at
+            every refresh (why)"; empty where it does not apply (--root, no tunnels).
         heartbeat_file: where the heartbeat state was looked for.
         heartbeat_updated: when the heartbeat last wrote it (None: no file).
         heartbeat_interval: the heartbeat's own interval, to judge staleness.
@@ -399,6 +403,7 @@ class StatusSnapshot:
     tunnels: tuple[TunnelStatus, ...] = ()
     daemon_detail: str = ""
     rules_source: str = "iptables -t mangle -S"
+    rules_watch: str = ""
     heartbeat_file: str = ""
     heartbeat_updated: float | None = None
     heartbeat_interval: float | None = None

@@ -47,6 +47,10 @@ class StatusReaders(Protocol):
     `iptables -t mangle -S`); `wizard.system.simulated.SimStatusReaders`
     reads the simulated kernel kept under a `--root` directory. Reading only:
     what changes the target goes through `System`, like apply.
+
+    Readers may also have `rules_watch` (a str: how a change of the rules is
+    told between two readings) and `close()` (let go of kept sockets);
+    `LiveStatus` uses them when they are there.
     """
 
     def strongswan(self, notes: list[str]) -> StrongswanReading: ...

@@ -6,6 +6,14 @@ table). `watch` binds a second socket to the kernel's link, address and
 route multicast groups, so the status panel hears of a VTI going down or a
 route vanishing when it happens instead of polling for it.
 
+`NetlinkReader` reads only what changed: the kernel announces every change
+of a link, an IPv4 address or route on those multicast groups, so between
+two announcements only the counters move. It keeps a socket subscribed to
+them (the bell) and the last dumps; a refresh with a silent bell reads the
+counters alone, from `/proc/net/dev` (one small read, the same numbers
+`IFLA_STATS64` carries: both are the kernel's `dev_get_stats`), and dumps
+again only when the bell rang, overflowed, or could not be opened.
+
 The message-to-value functions read messages only through `.get()`, so
 tests can hand them plain dicts shaped like pyroute2's messages.
 """
@@ -13,6 +21,8 @@ tests can hand them plain dicts shaped like pyroute2's messages.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import errno
 import select
 import socket
 import threading
@@ -28,7 +38,12 @@ MAIN_TABLE = 254
 RTMGRP_LINK = 0x1
 RTMGRP_IPV4_IFADDR = 0x10
 RTMGRP_IPV4_ROUTE = 0x40
+GROUPS = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE
+NETLINK_ROUTE = 0
+PROC_NET_DEV = "/proc/net/dev"
 T = TypeVar("T")
+Counters = tuple[int, int, int, int, int, int]
+"""rx_bytes, rx_packets, rx_errors, tx_bytes, tx_packets, tx_errors."""
 
 
 def _get(msg: Any, name: str) -> Any:
@@ -164,8 +179,85 @@ def read(names: Iterable[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
     return off_the_event_loop(dump)
 
 
+def counters_from_proc(text: str) -> dict[str, Counters]:
+    """Each interface's counters in `/proc/net/dev`. Pure.
+
+    After the two header lines, one line per interface: "name:" then eight
+    receive fields (bytes packets errs drop fifo frame compressed multicast)
+    and eight transmit ones (bytes packets errs ...).
+    """
+    found: dict[str, Counters] = {}
+    for line in text.splitlines()[2:]:
+        name, colon, rest = line.partition(":")
+        fields = rest.split()
+        if not colon or len(fields) < 11:
+            continue
+        try:
+            rx_bytes, rx_packets, rx_errors = int(fields[0]), int(fields[1]), int(fields[2])
+            tx_bytes, tx_packets, tx_errors = int(fields[8]), int(fields[9]), int(fields[10])
+        except ValueError:
+            continue
+        found[name.strip()] = (rx_bytes, rx_packets, rx_errors, tx_bytes, tx_packets, tx_errors)
+    return found
+
+
+def with_counters(link: LinkStatus, counters: Counters) -> LinkStatus:
+    """`link` as it is now: its kept settings, these counters."""
+    rx_bytes, rx_packets, rx_errors, tx_bytes, tx_packets, tx_errors = counters
+    return dataclasses.replace(
+        link, rx_bytes=rx_bytes, rx_packets=rx_packets, rx_errors=rx_errors,
+        tx_bytes=tx_bytes, tx_packets=tx_packets, tx_errors=tx_errors,
+    )
+
+
+def _read_proc_net_dev() -> str:
+    with open(PROC_NET_DEV, encoding="ascii", errors="replace") as handle:
+        return handle.read()
+
+
+class ChangeBell:
+    """A netlink socket on the link, IPv4 address and IPv4 route groups, never parsed.
+
+    `rang()` says whether the kernel announced anything since the last
+    call: one non-blocking `recv` when it did not. A full receive buffer
+    (ENOBUFS) lost announcements, so it counts as a ring too.
+    """
+
+    def __init__(self) -> None:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+        try:
+            sock.bind((0, GROUPS))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+
+    def rang(self) -> bool:
+        """Whether anything was announced since the last call (the queue is drained).
+
+        Raises:
+            OSError: the socket failed otherwise than by overflowing.
+        """
+        heard = False
+        while True:
+            try:
+                if not self._sock.recv(65536):
+                    return True
+            except BlockingIOError:
+                return heard
+            except OSError as err:
+                if err.errno != errno.ENOBUFS:
+                    raise
+                # announcements were dropped: a ring, and the queue is readable again
+            heard = True
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class NetlinkReader:
-    """`read` on one netlink socket kept open from one refresh to the next.
+    """`read` on one netlink socket kept open from one refresh to the next, dumping only on change.
 
     Opening an `IPRoute` (and a thread to keep pyroute2's own event loop off
     the caller's, see `off_the_event_loop`) was most of a refresh's netlink
@@ -173,18 +265,71 @@ class NetlinkReader:
     pyroute2's synchronous socket runs the loop it was made with; a failed
     dump drops the socket, and the next read opens a new one.
 
+    Decoding the dumps was most of what was left, so they are kept, and
+    made again only when the bell (`ChangeBell`, subscribed before the
+    first dump) rang: a quiet refresh reads the counters from
+    `/proc/net/dev` alone. Without a bell (no privilege, a sandbox) every
+    refresh dumps, as before.
+
     Args:
         opener: makes the socket (`open_netlink`; tests hand in fakes).
+        bell: makes the change bell (`ChangeBell`; tests hand in fakes).
+        counters: reads `/proc/net/dev` (tests hand in fakes).
     """
 
-    def __init__(self, opener: Callable[[], Any] = open_netlink) -> None:
+    def __init__(self, opener: Callable[[], Any] = open_netlink,
+                 bell: Callable[[], Any] = ChangeBell,
+                 counters: Callable[[], str] = _read_proc_net_dev) -> None:
         self._opener = opener
         self._ipr: Any = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink-status")
+        self._bell_factory = bell
+        self._bell: Any = None
+        self._counters = counters
+        self._kept: tuple[tuple[str, ...], dict[str, LinkStatus], list[Route]] | None = None
+        self._lock = threading.Lock()
+        self.dumps = 0
+        """How many times the links, addresses and routes were dumped (a quiet box: once)."""
 
     def read(self, names: Iterable[str]) -> tuple[dict[str, LinkStatus], list[Route]]:
-        """As `read`, on the kept socket (from any thread)."""
-        return self._pool.submit(self._dump, tuple(names)).result()
+        """As `read`, on the kept socket (from any thread); the dumps only after a change."""
+        wanted = tuple(names)
+        with self._lock:
+            if self._bell is None:
+                try:
+                    self._bell = self._bell_factory()
+                except OSError:
+                    self._bell = None
+            kept = self._kept
+            try:
+                rang = self._bell is None or self._bell.rang()
+            except OSError:  # a broken bell: dump now, and open another next time
+                self._bell.close()
+                self._bell, rang = None, True
+            if kept is not None and not rang and kept[0] == wanted:
+                now = self._now(kept[1])
+                if now is not None:
+                    return now, list(kept[2])
+            self._kept = None
+            self.dumps += 1
+            links, routes = self._pool.submit(self._dump, wanted).result()
+            if self._bell is not None:
+                self._kept = (wanted, links, routes)
+            return links, routes
+
+    def _now(self, links: dict[str, LinkStatus]) -> dict[str, LinkStatus] | None:
+        """The kept links with today's counters; None when they cannot be read for every link."""
+        try:
+            counters = counters_from_proc(self._counters())
+        except OSError:
+            return None
+        now = {}
+        for name, link in links.items():
+            got = counters.get(name)
+            if got is None:
+                return None
+            now[name] = with_counters(link, got)
+        return now
 
     def _dump(self, wanted: tuple[str, ...]) -> tuple[dict[str, LinkStatus], list[Route]]:
         if self._ipr is None:
@@ -206,7 +351,12 @@ class NetlinkReader:
             ipr.close()
 
     def close(self) -> None:
-        """Close the socket and end the worker thread."""
+        """Close the sockets and end the worker thread."""
+        with self._lock:
+            if self._bell is not None:
+                self._bell.close()
+                self._bell = None
+            self._kept = None
         self._pool.submit(self._drop).result()
         self._pool.shutdown()
 
@@ -231,7 +381,7 @@ def watch(
     """
     ipr = off_the_event_loop(socket_factory or open_netlink)
     try:
-        ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE)
+        ipr.bind(groups=GROUPS)
         while not stop.is_set():
             readable, _, _ = select.select([ipr.fileno()], [], [], poll)
             if not readable:

@@ -9,6 +9,16 @@ vici hands back nested dicts of bytes; `ike_from_vici` turns one `list-sa`
 entry into the core's `IkeSa`. It is pure and tested on recorded replies; the
 rest talks to a socket, and takes a session factory so tests can hand in a
 fake session.
+
+The status panel's refreshes read through `ReadingSession`, which speaks
+the same protocol with the `vici` package's framing constants but keeps
+its `list-sa`/`list-conn` event registrations for the session's life (the
+package registers and unregisters around every streamed command: four more
+round trips per refresh), asks charon's version once per session, reads
+the socket in large pieces, and decodes messages with `decode` (the
+package's decoder reads a byte at a time through `BytesIO`; under UML that
+was most of a refresh's vici cost). Commands and events still go through
+the package's `vici.Session`.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import struct
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -131,6 +142,168 @@ def connect(path: str = SOCKET, timeout: float = 5.0) -> Any:
     return vici.Session(sock)
 
 
+# The vici wire format (strongSwan's src/libcharon/plugins/vici/README.md).
+CMD_REQUEST, CMD_RESPONSE, CMD_UNKNOWN = 0, 1, 2
+EVENT_REGISTER, EVENT_UNREGISTER, EVENT_CONFIRM, EVENT_UNKNOWN, EVENT = 3, 4, 5, 6, 7
+SECTION_START, SECTION_END, KEY_VALUE, LIST_START, LIST_ITEM, LIST_END = 1, 2, 3, 4, 5, 6
+_LENGTH = struct.Struct("!I")
+
+
+def decode(data: bytes) -> dict[str, Any]:
+    """One vici message as nested dicts of bytes, as `vici.Message.deserialize` gives it. Pure.
+
+    Raises:
+        ViciError: the message is cut short or holds an element vici does not have.
+    """
+    root: dict[str, Any] = {}
+    section = root
+    stack: list[dict[str, Any]] = []
+    i, end = 0, len(data)
+    try:
+        while i < end:
+            kind = data[i]
+            if kind == SECTION_END:
+                if not stack:
+                    raise ViciError(f"vici message: end of a section never begun at {i}")
+                section = stack.pop()
+                i += 1
+                continue
+            size = data[i + 1]
+            name = data[i + 2:i + 2 + size].decode("utf-8")
+            i += 2 + size
+            if kind == KEY_VALUE:
+                length = (data[i] << 8) | data[i + 1]
+                section[name] = data[i + 2:i + 2 + length]
+                i += 2 + length
+            elif kind == SECTION_START:
+                stack.append(section)
+                section[name] = section = {}
+            elif kind == LIST_START:
+                items = []
+                while data[i] == LIST_ITEM:
+                    length = (data[i + 1] << 8) | data[i + 2]
+                    items.append(data[i + 3:i + 3 + length])
+                    i += 3 + length
+                if data[i] != LIST_END:
+                    raise ViciError(f"vici message: list {name} not ended at {i}")
+                section[name] = items
+                i += 1
+            else:
+                raise ViciError(f"vici message: element type {kind} at {i - 2 - size}")
+    except (IndexError, UnicodeDecodeError):
+        raise ViciError("vici message cut short") from None
+    if i != end or stack:
+        raise ViciError("vici message cut short")
+    return root
+
+
+def _named(kind: int, name: str) -> bytes:
+    raw = name.encode()
+    body = bytes((kind, len(raw))) + raw
+    return _LENGTH.pack(len(body)) + body
+
+
+class ReadingSession:
+    """A vici session for reading, kept from one refresh to the next.
+
+    `version`, `list_sas` and `list_conns` answer as `vici.Session`'s do.
+    The `list-sa` and `list-conn` events are registered on first use and
+    stay registered: charon sends them only to the session that asked.
+
+    Args:
+        sock: a connected stream socket to charon (with a timeout, so a hung
+            charon cannot hang a refresh).
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.transport = self  # what `_close` closes
+        self._buf = bytearray()
+        self._registered: set[str] = set()
+        self._version: dict[str, Any] | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+    def _packet(self) -> tuple[int, bytes]:
+        """The next packet: its type, and what follows the type (and name, for an event)."""
+        buf = self._buf
+        while len(buf) < 4 or len(buf) < 4 + _LENGTH.unpack_from(buf)[0]:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("charon closed the vici session")
+            buf += chunk
+        length = _LENGTH.unpack_from(buf)[0]
+        packet = bytes(buf[4:4 + length])
+        del buf[:4 + length]
+        if not packet:
+            raise ViciError("empty vici packet")
+        kind = packet[0]
+        if kind == EVENT:
+            return kind, packet[2 + packet[1]:]
+        return kind, packet[1:]
+
+    def _register(self, event: str) -> None:
+        if event in self._registered:
+            return
+        self.sock.sendall(_named(EVENT_REGISTER, event))
+        kind, _ = self._packet()
+        if kind != EVENT_CONFIRM:
+            raise ViciError(f"charon refused the {event} event (packet type {kind})")
+        self._registered.add(event)
+
+    def _request(self, command: str, event: str | None = None) -> tuple[dict[str, Any],
+                                                                         list[dict[str, Any]]]:
+        """Send `command`; its answer, and the events it streamed before it."""
+        if event is not None:
+            self._register(event)
+        self.sock.sendall(_named(CMD_REQUEST, command))
+        events = []
+        while True:
+            kind, body = self._packet()
+            if kind == EVENT:
+                events.append(decode(body))
+            elif kind == CMD_RESPONSE:
+                answer = decode(body)
+                if answer.get("success", b"yes") != b"yes":
+                    raise ViciError(f"{command}: {_text(answer.get('errmsg'))}")
+                return answer, events
+            elif kind == CMD_UNKNOWN:
+                raise ViciError(f"charon does not know the {command} command")
+            else:
+                raise ViciError(f"{command}: unexpected vici packet type {kind}")
+
+    def version(self) -> dict[str, Any]:
+        """charon's version: asked once (a restarted charon closes the session)."""
+        if self._version is None:
+            self._version = self._request("version")[0]
+        return self._version
+
+    def list_sas(self) -> list[dict[str, Any]]:
+        return self._request("list-sas", "list-sa")[1]
+
+    def list_conns(self) -> list[dict[str, Any]]:
+        return self._request("list-conns", "list-conn")[1]
+
+
+def connect_reading(path: str = SOCKET, timeout: float = 5.0) -> ReadingSession:
+    """A `ReadingSession` on `path`.
+
+    Raises:
+        FileNotFoundError / ConnectionRefusedError: no charon behind the path.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return ReadingSession(sock)
+
+
 def _close(session: Any) -> None:
     transport = getattr(session, "transport", None)
     if transport is not None:
@@ -180,7 +353,7 @@ class ViciReader:
     """
 
     def __init__(self, path: str = SOCKET,
-                 session_factory: Callable[[str], Any] = connect) -> None:
+                 session_factory: Callable[[str], Any] = connect_reading) -> None:
         self.path = path
         self._factory = session_factory
         self._session: Any = None
