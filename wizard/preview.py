@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -138,8 +137,7 @@ def file_renderable(change: FileChange, redactor: Redactor | tuple[Secret, ...] 
     if not change.changed:
         return header
     diff = printable(redactor.diff(change), keep_newlines=True)
-    return Group(header, Syntax(diff, "diff", theme="ansi_dark", background_color="default",
-                                word_wrap=True))
+    return Group(header, Code(diff, "diff"))
 
 
 def step_renderable(
@@ -156,12 +154,33 @@ def step_renderable(
     if step.commands:
         script = "\n".join(printable(redactor.text(" ".join(op.argv))) for op in step.commands)
         parts.append(Text("  commands", style="dim"))
-        parts.append(Syntax(script, "bash", theme="ansi_dark", background_color="default",
-                            word_wrap=True))
+        parts.append(Code(script, "bash"))
     for note in step.notes:
         parts.append(assemble(("  differs from the AWS document: ", "yellow"),
                               (note.text, ""), (f" [{note.id}]", "dim")))
     return Panel(Group(*parts), border_style="blue")
+
+
+class Code:
+    """A file's diff or a step's commands: coloured by Pygments only where colour shows.
+
+    On a console without colour (`plan > file`, a pipe, NO_COLOR) Syntax would
+    lex every line and then drop the styles: half of `vpn-wizard plan`'s time
+    after its imports. There the text is the same lines, unstyled.
+    """
+
+    def __init__(self, code: str, lexer: str) -> None:
+        self.code = code
+        self.lexer = lexer
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if console.color_system is None or console.no_color:
+            yield Text(self.code.expandtabs(4))
+            return
+        from rich.syntax import Syntax  # Pygments: imported only where it colours
+
+        yield Syntax(self.code, self.lexer, theme="ansi_dark", background_color="default",
+                     word_wrap=True)
 
 
 def step_heading(step: Step, number: int) -> Text:
