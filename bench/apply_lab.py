@@ -157,18 +157,13 @@ def bare_figures(lab: Lab, names: list[str]) -> None:
     """strongSwan's own floor on the configuration the wizard wrote: start, and restart."""
     lab.run("ipsec stop", check=True, timeout=60)
     lab.wait_until("! ipsec status >/dev/null 2>&1", timeout=30)
-    started = time.monotonic()
-    lab.run("ipsec start", check=True, timeout=60)
-    up, status = wl.wait_established(lab, names)
-    if not up:
-        raise SystemExit(status)
-    timed("bare 'ipsec start', same config -> both ESTABLISHED", time.monotonic() - started)
-    started = time.monotonic()
-    lab.run("ipsec restart", check=True, timeout=60)
-    up, status = wl.wait_established(lab, names)
-    if not up:
-        raise SystemExit(status)
-    timed("'ipsec restart', same config -> both ESTABLISHED", time.monotonic() - started)
+    for verb, label in (("start", "bare 'ipsec start'"), ("restart", "'ipsec restart'")):
+        started = time.monotonic()
+        lab.run(f"ipsec {verb}", check=True, timeout=60)
+        up, status = wl.wait_established(lab, names)
+        if not up:
+            raise SystemExit(status)
+        timed(f"{label}, same config -> both ESTABLISHED", time.monotonic() - started)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,11 @@ def connect(path: str = SOCKET, timeout: float = 5.0) -> Any:
     """
     import vici  # the vici package is needed only when charon serves a socket
 
+    return vici.Session(_unix_socket(path, timeout))
+
+
+def _unix_socket(path: str, timeout: float) -> socket.socket:
+    """A stream socket connected to `path`, timing out after `timeout` seconds per call."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -139,7 +144,7 @@ def connect(path: str = SOCKET, timeout: float = 5.0) -> Any:
     except OSError:
         sock.close()
         raise
-    return vici.Session(sock)
+    return sock
 
 
 # The vici wire format (strongSwan's src/libcharon/plugins/vici/README.md).
@@ -294,14 +299,7 @@ def connect_reading(path: str = SOCKET, timeout: float = 5.0) -> ReadingSession:
     Raises:
         FileNotFoundError / ConnectionRefusedError: no charon behind the path.
     """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(path)
-    except OSError:
-        sock.close()
-        raise
-    return ReadingSession(sock)
+    return ReadingSession(_unix_socket(path, timeout))
 
 
 def _close(session: Any) -> None:
