@@ -76,6 +76,9 @@ async def test_a_static_file_switched_to_bgp_starts_from_awss_defaults(tmp_path:
         assert app.screen.query_one("#i-connection-bgp_aws_asn").value == "64512"
         assert app.screen.query_one("#i-connection-bgp_hold_time").value == "30"
         assert app.step_invalid("vpc")  # this box's ASN is not in a strongSwan file
+        # ... which is the VPC step's field to fill: the file itself is fine.
+        assert not app.step_invalid("import")
+        assert not app.session.step_problems("import")
         await type_into(pilot, "#i-connection-bgp_asn", "65010")
         await type_into(pilot, "#i-choices-advertise", "192.0.2.0/24")
         await wait_for(pilot, lambda: not app.step_invalid("vpc"), "the step is complete")

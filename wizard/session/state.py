@@ -377,13 +377,26 @@ class Session:
                 if self.asked(QUESTIONS_BY_ID[qid])}
 
     def step_problems(self, step_id: str) -> list[Problem]:
-        """The problems of one step: its questions' fields and its own paths."""
+        """The problems of one step: its questions' fields and its own paths.
+
+        A connection-wide answer asked on another step (the routing, the ASNs,
+        the hold time: the VPC step's) is that step's alone, although the
+        Import step's paths cover every `connection.*`: an operator who
+        switched a strongSwan file to BGP has a field to fill there, not a file
+        to fix. A tunnel's fields stay on both its step and the Import step,
+        since they come from the file.
+        """
         step = STEPS_BY_ID[step_id]
         asked = [q for q in step.questions if self.setup is None or self.asked(q)]
+        elsewhere = [q for other in STEPS if other.id != step_id for q in other.questions
+                     if q.id.startswith("connection.")
+                     and (self.setup is None or self.asked(q))]
 
         def mine(p: Problem) -> bool:
             if any(q.covers(p.where) for q in asked):
                 return True
+            if any(q.covers(p.where) for q in elsewhere):
+                return False
             return any(p.where == w or p.where.startswith(w + ".") for w in step.wheres)
 
         return [p for p in self.problems if mine(p)]
