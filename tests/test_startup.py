@@ -20,7 +20,7 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from screens_support import BROKEN_HOST, CANNED_HOST, CANNED_INTERFACES, EXAMPLE, REPO, wait_for
@@ -194,15 +194,26 @@ def test_the_collector_is_paused_until_the_first_frame(first_frame: dict[str, ob
     assert first_frame["frozen_at_exit"] == 0
 
 
+def _welcome_app(tmp_path: Path) -> WizardApp:
+    """The wizard as `vpn-wizard --dry-run --import` starts it, on canned host facts."""
+    return WizardApp(root=Root(tmp_path), dry_run=True, import_path=EXAMPLE, host=CANNED_HOST,
+                     interfaces=CANNED_INTERFACES, cursor_blink=False,
+                     heartbeat_command=DEFAULT_COMMAND)
+
+
+async def _until_welcome(pilot: Any, app: WizardApp) -> None:
+    await wait_for(pilot, lambda: isinstance(app.screen, StepScreen)
+                   and app.screen.is_mounted and app.focused is not None,
+                   "the welcome screen, focused")
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("size", "width_class"), [((100, 32), "-wide"), ((80, 24), "-narrow")])
 async def test_a_step_screen_is_built_with_its_width_class(
         tmp_path: Path, size: tuple[int, int], width_class: str) -> None:
     """Textual's first resize then changes no class of the screen, so the first frame's
     widgets are styled once, not once without the class and again with it."""
-    app = WizardApp(root=Root(tmp_path), dry_run=True, import_path=EXAMPLE, host=CANNED_HOST,
-                    interfaces=CANNED_INTERFACES, cursor_blink=False,
-                    heartbeat_command=DEFAULT_COMMAND)
+    app = _welcome_app(tmp_path)
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, StepScreen)
                        and app.screen.is_mounted, "the welcome screen")
@@ -228,13 +239,9 @@ async def test_the_focus_goes_once_to_where_the_operator_starts(
         set_focus(screen, widget, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Screen, "set_focus", recording)
-    app = WizardApp(root=Root(tmp_path), dry_run=True, import_path=EXAMPLE, host=CANNED_HOST,
-                    interfaces=CANNED_INTERFACES, cursor_blink=False,
-                    heartbeat_command=DEFAULT_COMMAND)
+    app = _welcome_app(tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, StepScreen)
-                       and app.screen.is_mounted and app.focused is not None,
-                       "the welcome screen, focused")
+        await _until_welcome(pilot, app)
         await pilot.pause()
         assert app.focused is not None and app.focused.id == "next"
         assert moves == ["next"]
@@ -256,13 +263,9 @@ async def test_the_footer_lists_its_keys_once(tmp_path: Path,
         yield from keys
 
     monkeypatch.setattr(Footer, "compose", counting)
-    app = WizardApp(root=Root(tmp_path), dry_run=True, import_path=EXAMPLE, host=CANNED_HOST,
-                    interfaces=CANNED_INTERFACES, cursor_blink=False,
-                    heartbeat_command=DEFAULT_COMMAND)
+    app = _welcome_app(tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, StepScreen)
-                       and app.screen.is_mounted and app.focused is not None,
-                       "the welcome screen, focused")
+        await _until_welcome(pilot, app)
         await pilot.pause()
         shown = [key.key for key in app.screen.query(FooterKey)]
         assert sorted(shown) == ["ctrl+n", "ctrl+p", "ctrl+q", "ctrl+s", "f1"]
@@ -316,13 +319,9 @@ async def test_the_first_screen_shows_the_model_once(tmp_path: Path,
         refresh_state(screen)
 
     monkeypatch.setattr(StepScreen, "refresh_state", recording)
-    app = WizardApp(root=Root(tmp_path), dry_run=True, import_path=EXAMPLE, host=CANNED_HOST,
-                    interfaces=CANNED_INTERFACES, cursor_blink=False,
-                    heartbeat_command=DEFAULT_COMMAND)
+    app = _welcome_app(tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, StepScreen)
-                       and app.screen.is_mounted and app.focused is not None,
-                       "the welcome screen, focused")
+        await _until_welcome(pilot, app)
         await pilot.pause()
         assert shown == ["welcome"]
         await pilot.press("ctrl+n")
