@@ -10,9 +10,9 @@ The step catalogue the front ends draw from is `wizard.steps`.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from wizard.lazy import lazy_names
 from wizard.session.confirm import CONFIRM_SECONDS
 
 if TYPE_CHECKING:
@@ -32,11 +32,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wizard.session' has no attribute {name!r}")
-    return getattr(import_module(module), name)
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = ["CONFIRM_SECONDS", "ApplyRun", "HostDefaults", "Outcome", "Session", "needs_root"]

@@ -22,9 +22,9 @@ nothing: what the facts mean for the plan is the core's (`wizard.host_defaults`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from wizard.lazy import lazy_names
 from wizard.system.base import (
     Address,
     Frr,
@@ -66,13 +66,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """`from wizard.system import Files` (and the other adapters) imports their module then."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wizard.system' has no attribute {name!r}")
-    return getattr(import_module(module), name)
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "Address",
