@@ -27,6 +27,7 @@ SAMPLES = [
      "sysctl -w net.ipv4.conf.Tunnel1.rp_filter=2", "bash"),
     ("x" * 200 + "\n\n" + "a b " * 60 + "\n", "bash"),  # wrapped long lines, an empty one
     ("", "diff"),
+    ("+leftid=[bold red]x[/] \\x1b[2J\n", "diff"),  # markup and an escaped control: text
 ]
 
 

@@ -218,9 +218,12 @@ def test_the_starter_runs_exactly_when_its_pid_file_names_a_live_process(
     assert charon_state.starter_alive(str(pidfile))
     dead = subprocess.Popen(["true"])
     dead.wait()
-    for text in (f"{dead.pid}\n", "0\n", "-1\n", "garbage\n", ""):
-        pidfile.write_text(text)
+    for text in (f"{dead.pid}\n", "0\n", "-1\n", "garbage\n", "", "\u00b2\n", "\u0661\n",
+                 "9" * 40 + "\n", "9999999999\n"):
+        pidfile.write_text(text, encoding="utf-8")
         assert not charon_state.starter_alive(str(pidfile)), text
+    pidfile.write_bytes(b"\xff\xfe12\n")  # not UTF-8, not a pid
+    assert not charon_state.starter_alive(str(pidfile))
 
 
 def test_loaded_conns_ask_vici_before_any_process(monkeypatch: pytest.MonkeyPatch) -> None:

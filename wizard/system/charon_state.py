@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,9 @@ from wizard.system import vici_source
 
 STARTER_PID = "/var/run/starter.charon.pid"
 """Where the `ipsec` script looks for the starter (its IPSEC_PIDDIR is /var/run)."""
+_PID = re.compile(r"[0-9]{1,7}")
+"""A pid as the kernel writes one (pid_max is at most 4194304): ASCII digits only, since
+`str.isdigit` also takes "²" (which `int` refuses) and "١" (which it reads)."""
 CHARON_PID = "/var/run/charon.pid"
 """charon writes it at start; `ipsec statusall` asks stroke only once it exists."""
 
@@ -38,7 +42,7 @@ def pid_alive(pidfile: str) -> bool:
             text = handle.read(32).strip()
     except OSError:
         return False
-    if not text.isdigit() or int(text) <= 0:
+    if not _PID.fullmatch(text) or int(text) <= 0:
         return False  # `kill -0` of garbage or of 0 (the caller's own group) is no answer
     try:
         os.kill(int(text), 0)
