@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wizard.lazy import lazy_names
 from wizard.session.confirm import CONFIRM_SECONDS
+from wizard.system.lazy import lazy_names
 
 if TYPE_CHECKING:
     from wizard.session.host import HostDefaults

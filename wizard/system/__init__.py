@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from wizard.lazy import lazy_names
 from wizard.system.base import (
     Address,
     Frr,
@@ -39,6 +38,7 @@ from wizard.system.base import (
     read_command,
     run_argv,
 )
+from wizard.system.lazy import lazy_names
 from wizard.system.paths import Root
 
 if TYPE_CHECKING:

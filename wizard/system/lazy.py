@@ -3,7 +3,8 @@
 `wizard.system` and `wizard.session` name their adapters and the apply run at
 package level, but importing them all made every command, and the TUI's first
 frame, pay for the engine (issue 13). Each package lists name -> module, and
-this builds the `__getattr__` that imports the module on first use.
+this builds the `__getattr__` that imports the module on first use. It lives
+in system/ because system/ may import nothing outside itself.
 """
 
 from __future__ import annotations
